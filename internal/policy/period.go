@@ -161,6 +161,9 @@ func ParsePeriod(s string) (Period, error) {
 		return Period{}, fmt.Errorf("period %q must be longer than zero", in)
 	}
 	word := strings.ToLower(strings.Join(strings.Fields(in[i:]), " "))
+	if word == "" {
+		return Period{}, fmt.Errorf("period %q needs a unit: write %dd (days), %dwd (working days), %dw (weeks), %dmo (months) or %dy (years)", in, n, n, n, n, n)
+	}
 	u, ok := unitWords[word]
 	if !ok {
 		return Period{}, fmt.Errorf("period %q has an unknown unit %q: use d (days), wd (working days), w (weeks), mo (months) or y (years)", in, strings.TrimSpace(in[i:]))
@@ -173,8 +176,9 @@ func parseISOPeriod(in string) (Period, error) {
 	if len(body) < 2 {
 		return Period{}, fmt.Errorf("ISO 8601 period %q needs a number and a unit, e.g. P90D", in)
 	}
-	n, err := strconv.Atoi(body[:len(body)-1])
-	if err != nil || n <= 0 || n > 10000 {
+	digits := body[:len(body)-1]
+	n, err := strconv.Atoi(digits)
+	if err != nil || strings.TrimLeft(digits, "0123456789") != "" || n <= 0 || n > 10000 {
 		return Period{}, fmt.Errorf("ISO 8601 period %q: only a single positive component such as P90D, P2W, P6M or P10Y is supported", in)
 	}
 	switch body[len(body)-1] {
@@ -280,3 +284,16 @@ func (d *Date) UnmarshalText(b []byte) error {
 
 // MarshalText writes YYYY-MM-DD.
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// MarshalJSON writes "YYYY-MM-DD". Without it the embedded time.Time's
+// method would write a full RFC 3339 timestamp.
+func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// UnmarshalJSON reads "YYYY-MM-DD", shadowing time.Time's RFC 3339 parser.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("date %s must be a string written YYYY-MM-DD", b)
+	}
+	return d.UnmarshalText([]byte(s))
+}

@@ -16,7 +16,7 @@ const FormatVersion = 1
 type Policy struct {
 	Version            int             `yaml:"version" json:"version" required:"true" doc:"Format version of this file. Must be 1." example:"1"`
 	Revision           string          `yaml:"revision,omitempty" json:"revision,omitempty" doc:"Your own label for this version of the policy, shown in the notice (for example 2026.11 or v7)." example:"2026.11"`
-	EffectiveDate      Date            `yaml:"effective_date,omitempty" json:"effective_date,omitempty" doc:"Date (YYYY-MM-DD) from which this version applies; shown as the notice's 'last updated' date. Defaults to the day it is applied." example:"2026-12-01"`
+	EffectiveDate      Date            `yaml:"effective_date,omitempty" json:"effective_date,omitzero" doc:"Date (YYYY-MM-DD) from which this version applies; shown as the notice's 'last updated' date. Defaults to the day it is applied." example:"2026-12-01"`
 	Language           string          `yaml:"language,omitempty" json:"language,omitempty" doc:"Language of the texts in this policy as a BCP 47 tag. Defaults to en." example:"en"`
 	Mode               Mode            `yaml:"mode" json:"mode" required:"true" enum:"controller,processor" doc:"Whether this tenant is the controller of the data it holds, or a processor acting for its customers (data-subject requests are then routed to the customer to decide)." example:"controller"`
 	Controller         Controller      `yaml:"controller" json:"controller" required:"true" doc:"Who is responsible for the processing and how to reach them."`
@@ -29,13 +29,13 @@ type Policy struct {
 	Cookies            []Cookie        `yaml:"cookies,omitempty" json:"cookies,omitempty" doc:"Cookies and similar trackers set by the website or app."`
 	Retention          []RetentionRule `yaml:"retention" json:"retention" required:"true" doc:"How long data is kept and what happens when the time is up."`
 	DefaultRetention   string          `yaml:"default_retention,omitempty" json:"default_retention,omitempty" doc:"Key of the retention rule for fields and collections that do not name one." example:"account_closed_30d"`
-	Rights             Rights          `yaml:"rights,omitempty" json:"rights,omitempty" doc:"How data-subject requests are verified, timed and charged."`
-	Children           Children        `yaml:"children,omitempty" json:"children,omitempty" doc:"Minimum age and what happens to accounts of younger children."`
+	Rights             Rights          `yaml:"rights,omitempty" json:"rights,omitzero" doc:"How data-subject requests are verified, timed and charged."`
+	Children           Children        `yaml:"children,omitempty" json:"children,omitzero" doc:"Minimum age and what happens to accounts of younger children."`
 	BackupRetention    Period          `yaml:"backup_retention" json:"backup_retention" required:"true" doc:"How long backups keep data after it was deleted. Key backups expire after this, so erased people are gone from every copy." example:"90d"`
-	AutomatedDecisions string          `yaml:"automated_decisions,omitempty" json:"automated_decisions,omitempty" doc:"Statement on automated decision-making and profiling (GDPR Art. 22), shown in the notice. Required if any purpose has automated decisions."`
-	Security           string          `yaml:"security,omitempty" json:"security,omitempty" doc:"How the data is protected, in plain words, for the notice."`
-	Changes            string          `yaml:"changes,omitempty" json:"changes,omitempty" doc:"How people are told when this policy changes, for the notice."`
-	Sources            []string        `yaml:"sources,omitempty" json:"sources,omitempty" doc:"Third parties from which personal data is obtained, named for the notice (GDPR Art. 14)."`
+	AutomatedDecisions string          `yaml:"automated_decisions,omitempty" json:"automated_decisions,omitempty" doc:"Statement on automated decision-making and profiling (GDPR Art. 22), shown in the notice. Required if any purpose has automated decisions." example:"We score orders for fraud automatically; a person checks every order that is held."`
+	Security           string          `yaml:"security,omitempty" json:"security,omitempty" doc:"How the data is protected, in plain words, for the notice." example:"Data is encrypted at rest and in transit, and every access is logged."`
+	Changes            string          `yaml:"changes,omitempty" json:"changes,omitempty" doc:"How people are told when this policy changes, for the notice." example:"We email customers 30 days before a change takes effect."`
+	Sources            []string        `yaml:"sources,omitempty" json:"sources,omitempty" doc:"Third parties from which personal data is obtained, named for the notice (GDPR Art. 14)." example:"[\"Example Credit Bureau Ltd\"]"`
 }
 
 // Mode is the tenant's role for the data it holds.
@@ -68,9 +68,9 @@ type Controller struct {
 	Address              string     `yaml:"address" json:"address" required:"true" doc:"Postal address of the controller." example:"Drammensveien 130, 0277 Oslo, Norway"`
 	Country              string     `yaml:"country" json:"country" required:"true" doc:"ISO 3166-1 alpha-2 country where the controller is established." example:"NO"`
 	Email                string     `yaml:"email" json:"email" required:"true" doc:"Contact email for privacy questions." example:"privacy@example.com"`
-	Phone                string     `yaml:"phone,omitempty" json:"phone,omitempty" doc:"Contact phone number."`
+	Phone                string     `yaml:"phone,omitempty" json:"phone,omitempty" doc:"Contact phone number." example:"+47 22 00 00 00"`
 	Website              string     `yaml:"website,omitempty" json:"website,omitempty" doc:"Website of the controller." example:"https://example.com"`
-	RegistrationNumber   string     `yaml:"registration_number,omitempty" json:"registration_number,omitempty" doc:"Company registration number."`
+	RegistrationNumber   string     `yaml:"registration_number,omitempty" json:"registration_number,omitempty" doc:"Company registration number." example:"999 999 999"`
 	DPO                  *Contact   `yaml:"dpo,omitempty" json:"dpo,omitempty" doc:"Data protection officer (GDPR Art. 37-39), if one is appointed."`
 	EURepresentative     *Contact   `yaml:"eu_representative,omitempty" json:"eu_representative,omitempty" doc:"Representative in the EU (GDPR Art. 27), required when GDPR applies and the controller is established outside the EEA."`
 	UKRepresentative     *Contact   `yaml:"uk_representative,omitempty" json:"uk_representative,omitempty" doc:"Representative in the UK, required when UK GDPR applies and the controller is established outside the UK."`
@@ -99,7 +99,7 @@ type Authority struct {
 type Category struct {
 	Key         string `yaml:"key" json:"key" required:"true" doc:"Dotted key, for example user.professional.skills. Must not redefine a built-in category." example:"user.professional.skills"`
 	Name        string `yaml:"name" json:"name" required:"true" doc:"Human-readable name shown in the notice." example:"Skills"`
-	Description string `yaml:"description,omitempty" json:"description,omitempty" doc:"What this category holds."`
+	Description string `yaml:"description,omitempty" json:"description,omitempty" doc:"What this category holds." example:"Skills and certificates a candidate lists in their profile."`
 	Parent      string `yaml:"parent,omitempty" json:"parent,omitempty" doc:"Parent category (built-in or custom). A purpose that uses the parent uses this category too." example:"user"`
 	Special     bool   `yaml:"special,omitempty" json:"special,omitempty" doc:"True for special categories under GDPR Art. 9 (health, biometrics, beliefs...). Purposes using it need a special_category_condition."`
 	Sensitive   bool   `yaml:"sensitive,omitempty" json:"sensitive,omitempty" doc:"True for sensitive personal information under the CPRA (people may limit its use)."`
@@ -109,10 +109,10 @@ type Category struct {
 type Field struct {
 	Name        string       `yaml:"name" json:"name" required:"true" doc:"Field name used in the API, lower snake case." example:"email"`
 	Category    string       `yaml:"category" json:"category" required:"true" doc:"Data category of the field." example:"user.contact.email"`
-	Identity    IdentityKind `yaml:"identity,omitempty" json:"identity,omitempty" enum:"email,phone,external_id,login" doc:"Set when this field identifies the person and can be used to look them up. Identities are indexed by a keyed hash, never in plain text."`
+	Identity    IdentityKind `yaml:"identity,omitempty" json:"identity,omitempty" enum:"email,phone,external_id,login" doc:"Set when this field identifies the person and can be used to look them up. Identities are indexed by a keyed hash, never in plain text." example:"email"`
 	Source      Source       `yaml:"source,omitempty" json:"source,omitempty" enum:"provided,observed,inferred,third_party" doc:"Where the value comes from. Defaults to provided (by the person)."`
-	Retention   string       `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule for this field; defaults to default_retention."`
-	Description string       `yaml:"description,omitempty" json:"description,omitempty" doc:"What the field holds, for the notice."`
+	Retention   string       `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule for this field; defaults to default_retention." example:"account_closed_30d"`
+	Description string       `yaml:"description,omitempty" json:"description,omitempty" doc:"What the field holds, for the notice." example:"Your email address, to sign in and to reach you."`
 	Required    bool         `yaml:"required,omitempty" json:"required,omitempty" doc:"Whether the field must be given when a person is created."`
 }
 
@@ -149,8 +149,8 @@ type Collection struct {
 	Name        string `yaml:"name" json:"name" required:"true" doc:"Collection name used in the API, lower snake case." example:"orders"`
 	Category    string `yaml:"category" json:"category" required:"true" doc:"Data category of the records." example:"user.behavior.purchase_history"`
 	Source      Source `yaml:"source,omitempty" json:"source,omitempty" enum:"provided,observed,inferred,third_party" doc:"Where the records come from. Defaults to provided."`
-	Retention   string `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule for each record; defaults to default_retention."`
-	Description string `yaml:"description,omitempty" json:"description,omitempty" doc:"What a record holds, for the notice."`
+	Retention   string `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule for each record; defaults to default_retention." example:"tax_10y"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty" doc:"What a record holds, for the notice." example:"What you ordered, when, and what you paid."`
 }
 
 // Purpose is one reason for processing, with its legal basis. Reads of
@@ -158,15 +158,15 @@ type Collection struct {
 type Purpose struct {
 	Key                      string        `yaml:"key" json:"key" required:"true" doc:"Purpose key used in the API, lower snake case." example:"service"`
 	Name                     string        `yaml:"name" json:"name" required:"true" doc:"Short name shown in the notice." example:"Providing the service"`
-	Description              string        `yaml:"description" json:"description" required:"true" doc:"What is done with the data and why, in plain words."`
-	LegalBasis               LegalBasis    `yaml:"legal_basis" json:"legal_basis" required:"true" enum:"consent,contract,legal_obligation,vital_interests,public_task,legitimate_interests" doc:"GDPR Art. 6(1) basis: consent (a), contract (b), legal_obligation (c), vital_interests (d), public_task (e), legitimate_interests (f)."`
-	LegitimateInterest       string        `yaml:"legitimate_interest,omitempty" json:"legitimate_interest,omitempty" doc:"The legitimate interest pursued. Required when legal_basis is legitimate_interests."`
+	Description              string        `yaml:"description" json:"description" required:"true" doc:"What is done with the data and why, in plain words." example:"We use your contact details to run your account and deliver what you order."`
+	LegalBasis               LegalBasis    `yaml:"legal_basis" json:"legal_basis" required:"true" enum:"consent,contract,legal_obligation,vital_interests,public_task,legitimate_interests" doc:"GDPR Art. 6(1) basis: consent (a), contract (b), legal_obligation (c), vital_interests (d), public_task (e), legitimate_interests (f)." example:"contract"`
+	LegitimateInterest       string        `yaml:"legitimate_interest,omitempty" json:"legitimate_interest,omitempty" doc:"The legitimate interest pursued. Required when legal_basis is legitimate_interests." example:"Protecting our customers and us from payment fraud."`
 	LegalObligation          string        `yaml:"legal_obligation,omitempty" json:"legal_obligation,omitempty" doc:"The law that requires the processing. Required when legal_basis is legal_obligation." example:"Norwegian Bookkeeping Act"`
 	SpecialCategoryCondition string        `yaml:"special_category_condition,omitempty" json:"special_category_condition,omitempty" enum:"explicit_consent,employment,vital_interests,non_profit,made_public,legal_claims,substantial_public_interest,health_care,public_health,archiving_research" doc:"GDPR Art. 9(2) condition, required when the purpose uses a special category."`
 	Categories               []string      `yaml:"categories" json:"categories" required:"true" doc:"Data categories this purpose may use. A category covers its sub-categories." example:"[\"user.contact.email\",\"user.name\"]"`
 	DataSubjects             []string      `yaml:"data_subjects,omitempty" json:"data_subjects,omitempty" doc:"Groups of people whose data is processed for this purpose, for the record of processing (GDPR Art. 30(1)(c))." example:"[\"customers\",\"website visitors\"]"`
-	Retention                string        `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule that describes how long data is kept for this purpose, for the notice."`
-	Recipients               []string      `yaml:"recipients,omitempty" json:"recipients,omitempty" doc:"Keys of recipients that receive data for this purpose."`
+	Retention                string        `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule that describes how long data is kept for this purpose, for the notice." example:"account_closed_30d"`
+	Recipients               []string      `yaml:"recipients,omitempty" json:"recipients,omitempty" doc:"Keys of recipients that receive data for this purpose." example:"[\"azure\"]"`
 	Role                     Mode          `yaml:"role,omitempty" json:"role,omitempty" enum:"controller,processor" doc:"Whether we act as controller or as processor for this purpose. Defaults to the policy's mode."`
 	DirectMarketing          bool          `yaml:"direct_marketing,omitempty" json:"direct_marketing,omitempty" doc:"True for direct marketing. An objection stops it at once and without conditions (GDPR Art. 21(3))."`
 	SaleOrShare              bool          `yaml:"sale_or_share,omitempty" json:"sale_or_share,omitempty" doc:"True when the processing is a sale or sharing under the CCPA; a do-not-sell opt-out stops it."`
@@ -195,14 +195,14 @@ const (
 // ConsentTerms describe how consent for a purpose is given and withdrawn.
 type ConsentTerms struct {
 	Withdrawal string `yaml:"withdrawal" json:"withdrawal" required:"true" doc:"How a person withdraws consent, as easily as they gave it (GDPR Art. 7(3))." example:"Use the Cookie Preferences link at the bottom of every page, or the unsubscribe link in any email."`
-	Lifetime   Period `yaml:"lifetime,omitempty" json:"lifetime,omitempty" doc:"How long a consent lasts before it must be asked again, for example 12mo. Empty means until withdrawn." example:"12mo"`
-	Text       string `yaml:"text,omitempty" json:"text,omitempty" doc:"The request for consent as shown to the person; its hash is kept as proof with each consent."`
+	Lifetime   Period `yaml:"lifetime,omitempty" json:"lifetime,omitzero" doc:"How long a consent lasts before it must be asked again, for example 12mo. Empty means until withdrawn." example:"12mo"`
+	Text       string `yaml:"text,omitempty" json:"text,omitempty" doc:"The request for consent as shown to the person; its hash is kept as proof with each consent." example:"Yes, email me news and offers."`
 }
 
 // Automated describes profiling or automated decision-making (GDPR Art. 22).
 type Automated struct {
-	Logic        string `yaml:"logic" json:"logic" required:"true" doc:"Meaningful information about the logic involved."`
-	Significance string `yaml:"significance" json:"significance" required:"true" doc:"The significance and envisaged consequences for the person."`
+	Logic        string `yaml:"logic" json:"logic" required:"true" doc:"Meaningful information about the logic involved." example:"Orders are scored on delivery address, order size and payment history."`
+	Significance string `yaml:"significance" json:"significance" required:"true" doc:"The significance and envisaged consequences for the person." example:"A high score holds the order for a manual check within one working day."`
 	LegalEffect  bool   `yaml:"legal_effect,omitempty" json:"legal_effect,omitempty" doc:"True when decisions produce legal or similarly significant effects."`
 }
 
@@ -210,13 +210,13 @@ type Automated struct {
 type Recipient struct {
 	Key         string            `yaml:"key" json:"key" required:"true" doc:"Recipient key, lower snake case." example:"azure"`
 	Name        string            `yaml:"name" json:"name" required:"true" doc:"Legal name of the recipient." example:"Microsoft Ireland Operations Ltd"`
-	Role        RecipientRole     `yaml:"role" json:"role" required:"true" enum:"processor,third_party,joint_controller,public_authority" doc:"Whether the recipient processes for us (processor), for its own purposes (third_party), jointly with us, or is an authority."`
+	Role        RecipientRole     `yaml:"role" json:"role" required:"true" enum:"processor,third_party,joint_controller,public_authority" doc:"Whether the recipient processes for us (processor), for its own purposes (third_party), jointly with us, or is an authority." example:"processor"`
 	Country     string            `yaml:"country" json:"country" required:"true" doc:"ISO 3166-1 alpha-2 country where the data is processed." example:"IE"`
 	Transfer    TransferMechanism `yaml:"transfer,omitempty" json:"transfer,omitempty" enum:"adequacy,dpf,scc_2021_914,uk_addendum,uk_idta,bcr,derogation" doc:"Safeguard for a transfer outside the EEA (GDPR Chapter V). Required for a recipient in a third country."`
 	Purpose     string            `yaml:"purpose,omitempty" json:"purpose,omitempty" doc:"What the recipient does, in plain words." example:"Hosting of the service"`
-	Categories  []string          `yaml:"categories" json:"categories" required:"true" doc:"Data categories the recipient receives."`
+	Categories  []string          `yaml:"categories" json:"categories" required:"true" doc:"Data categories the recipient receives." example:"[\"user.contact\",\"user.name\"]"`
 	SaleOrShare bool              `yaml:"sale_or_share,omitempty" json:"sale_or_share,omitempty" doc:"True when disclosure to this recipient is a sale or sharing under the CCPA."`
-	PrivacyURL  string            `yaml:"privacy_url,omitempty" json:"privacy_url,omitempty" doc:"Link to the recipient's own privacy notice."`
+	PrivacyURL  string            `yaml:"privacy_url,omitempty" json:"privacy_url,omitempty" doc:"Link to the recipient's own privacy notice." example:"https://azure.microsoft.com/en-us/support/legal/"`
 }
 
 // RecipientRole is the recipient's role towards the data.
@@ -257,8 +257,8 @@ const (
 type Cookie struct {
 	Name      string         `yaml:"name" json:"name" required:"true" doc:"Cookie name as set in the browser; a trailing * matches a prefix." example:"_ga"`
 	Provider  string         `yaml:"provider" json:"provider" required:"true" doc:"Who sets it: first party or the provider's name." example:"Google Ireland Ltd"`
-	Recipient string         `yaml:"recipient,omitempty" json:"recipient,omitempty" doc:"Key of the recipient that receives its data, if any."`
-	Category  CookieCategory `yaml:"category" json:"category" required:"true" enum:"necessary,functional,analytics,advertising" doc:"Banner category. Only necessary cookies are set without consent."`
+	Recipient string         `yaml:"recipient,omitempty" json:"recipient,omitempty" doc:"Key of the recipient that receives its data, if any." example:"google_analytics"`
+	Category  CookieCategory `yaml:"category" json:"category" required:"true" enum:"necessary,functional,analytics,advertising" doc:"Banner category. Only necessary cookies are set without consent." example:"analytics"`
 	Duration  CookieDuration `yaml:"duration" json:"duration" required:"true" doc:"How long it lives: session, or a period such as 13mo or 2y." example:"13mo"`
 	Purpose   string         `yaml:"purpose" json:"purpose" required:"true" doc:"What it is used for, in plain words." example:"Distinguishes visitors for usage statistics."`
 	Type      string         `yaml:"type,omitempty" json:"type,omitempty" enum:"cookie,local_storage,session_storage,pixel" doc:"Kind of tracker. Defaults to cookie."`
@@ -284,8 +284,8 @@ type RetentionRule struct {
 	Key         string           `yaml:"key" json:"key" required:"true" doc:"Rule key, lower snake case." example:"tax_10y"`
 	Description string           `yaml:"description,omitempty" json:"description,omitempty" doc:"The rule in plain words, for the notice." example:"Invoices and payment records are kept for ten years because tax law requires it."`
 	Duration    Period           `yaml:"duration" json:"duration" required:"true" doc:"How long, for example 30d, 6mo, 6y." example:"10y"`
-	Trigger     RetentionTrigger `yaml:"trigger" json:"trigger" required:"true" enum:"collected,last_activity,contract_end,account_closed" doc:"The event the duration is counted from."`
-	Action      RetentionAction  `yaml:"action" json:"action" required:"true" enum:"delete,anonymise" doc:"What happens at expiry: delete, or anonymise so the record can still be counted."`
+	Trigger     RetentionTrigger `yaml:"trigger" json:"trigger" required:"true" enum:"collected,last_activity,contract_end,account_closed" doc:"The event the duration is counted from." example:"collected"`
+	Action      RetentionAction  `yaml:"action" json:"action" required:"true" enum:"delete,anonymise" doc:"What happens at expiry: delete, or anonymise so the record can still be counted." example:"delete"`
 	KeptByLaw   string           `yaml:"kept_by_law,omitempty" json:"kept_by_law,omitempty" doc:"The law that requires keeping the data this long, if any. Such data survives an erasure request, restricted to that legal obligation." example:"Norwegian Bookkeeping Act section 13"`
 }
 
@@ -315,17 +315,17 @@ const (
 
 // Rights configures how data-subject requests are handled.
 type Rights struct {
-	Deadlines    Deadlines                         `yaml:"deadlines,omitempty" json:"deadlines,omitempty" doc:"Answer deadlines. Statutory deadlines apply by default; set stricter ones here."`
-	Verification map[RequestType]VerificationLevel `yaml:"verification,omitempty" json:"verification,omitempty" doc:"Identity verification per request type (access, portability, rectification, erasure, restriction, objection, withdraw_consent, ccpa_know, ccpa_delete, ccpa_correct, ccpa_opt_out, ccpa_limit). Defaults to email_code, and none for objection and opt-out."`
-	Fees         FeePolicy                         `yaml:"fees,omitempty" json:"fees,omitempty" enum:"free,excessive_only" doc:"free: never charge. excessive_only: a reasonable fee may be charged for manifestly unfounded or excessive requests (GDPR Art. 12(5)). Defaults to free."`
+	Deadlines    Deadlines                         `yaml:"deadlines,omitempty" json:"deadlines,omitzero" doc:"Answer deadlines. Statutory deadlines apply by default; set stricter ones here."`
+	Verification map[RequestType]VerificationLevel `yaml:"verification,omitempty" json:"verification,omitempty" doc:"Identity verification per request type (access, portability, rectification, erasure, restriction, objection, withdraw_consent, ccpa_know, ccpa_delete, ccpa_correct, ccpa_opt_out, ccpa_limit). Defaults to email_code, and none for objection and opt-out." example:"{\"access\":\"email_code\",\"erasure\":\"email_code\",\"objection\":\"none\"}"`
+	Fees         FeePolicy                         `yaml:"fees,omitempty" json:"fees,omitempty" enum:"free,excessive_only" doc:"free: never charge. excessive_only: a reasonable fee may be charged for manifestly unfounded or excessive requests (GDPR Art. 12(5)). Defaults to free." example:"free"`
 	Contact      string                            `yaml:"contact,omitempty" json:"contact,omitempty" doc:"How to exercise rights, in plain words, in addition to the privacy center." example:"Write to privacy@example.com or use the privacy center."`
 }
 
 // Deadlines are the answer times a tenant promises; they may only be
 // stricter than the law.
 type Deadlines struct {
-	Respond Period `yaml:"respond,omitempty" json:"respond,omitempty" doc:"Time to answer a request, if stricter than the law (GDPR one month, CCPA 45 days). Working days are allowed, e.g. 5wd." example:"5wd"`
-	Confirm Period `yaml:"confirm,omitempty" json:"confirm,omitempty" doc:"Time to confirm receipt, if stricter than the law (CCPA 10 business days)." example:"2wd"`
+	Respond Period `yaml:"respond,omitempty" json:"respond,omitzero" doc:"Time to answer a request, if stricter than the law (GDPR one month, CCPA 45 days). Working days are allowed, e.g. 5wd." example:"5wd"`
+	Confirm Period `yaml:"confirm,omitempty" json:"confirm,omitzero" doc:"Time to confirm receipt, if stricter than the law (CCPA 10 business days)." example:"2wd"`
 }
 
 // RequestType is a kind of data-subject request.
@@ -352,7 +352,7 @@ type FeePolicy string
 type Children struct {
 	MinimumAge      int    `yaml:"minimum_age,omitempty" json:"minimum_age,omitempty" doc:"Minimum age to use the service without parental consent (13-16 under GDPR Art. 8)." example:"16"`
 	ParentalConsent bool   `yaml:"parental_consent,omitempty" json:"parental_consent,omitempty" doc:"Whether younger children may use the service with a recorded parental consent."`
-	Action          string `yaml:"action,omitempty" json:"action,omitempty" enum:"erase,flag" doc:"What happens to an account found to be below the minimum age without parental consent. Defaults to erase."`
+	Action          string `yaml:"action,omitempty" json:"action,omitempty" enum:"erase,flag" doc:"What happens to an account found to be below the minimum age without parental consent. Defaults to erase." example:"erase"`
 }
 
 // Request types a policy can configure verification for.

@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Store is an open database holding Trustee's data.
@@ -47,7 +49,10 @@ func (m MigrationStatus) UpToDate() bool { return m.Current >= m.Latest }
 
 // Tx is one unit of work. Its methods are only valid inside the function given
 // to Read or Write. Every method that touches tenant data takes the tenant id
-// and never returns another tenant's rows.
+// and never returns another tenant's rows. The errors named below
+// (ErrNotFound, ErrConflict, ErrLeaseLost, ErrInvalid) leave the transaction
+// usable on every engine, so a function may handle one and go on; after any
+// other error it should return.
 type Tx interface {
 	TenantTx
 	PolicyTx
@@ -55,8 +60,14 @@ type Tx interface {
 	JobTx
 	// OnCommit registers fn to run after the transaction has committed
 	// (never if it rolls back), for in-memory caches that must not see
-	// uncommitted state.
+	// uncommitted state. Hooks run on the caller's goroutine before Read or
+	// Write returns.
 	OnCommit(fn func())
+	// Context returns the context of the Read or Write call, for code that
+	// needs one inside fn. It is marked so that a Read or Write made with it
+	// on the same Store fails at once instead of deadlocking the single
+	// SQLite writer or escaping the transaction.
+	Context() context.Context
 }
 
 // Errors every engine returns, so callers can branch with errors.Is.
@@ -71,7 +82,17 @@ var (
 	ErrReadOnly = errors.New("write in a read-only transaction")
 	// ErrClosed means the store has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrInvalid means a value breaks the shape documented here (an empty
+	// id, a malformed slug, an unknown mode or status), so nothing was
+	// written; callers report it as bad input rather than a server fault.
+	ErrInvalid = errors.New("invalid value")
 )
+
+// NewID returns a new UUIDv7 string, the id format of every row, so ids sort
+// by creation time in indexes and listings.
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
 
 // Tenant is one controller, or one customer of a processor. Everything else
 // is scoped to a tenant.
@@ -193,14 +214,22 @@ type JobFilter struct {
 type JobTx interface {
 	// EnqueueJob inserts j as queued. If j.Key is set and an unfinished job
 	// of the same kind and key exists, it returns that job's id and inserts
-	// nothing.
+	// nothing. An empty ID is filled with NewID, a zero CreatedAt with the
+	// current time, a zero RunAt with CreatedAt; MaxAttempts below 1 counts
+	// as 1. ErrInvalid if Kind is empty.
 	EnqueueJob(j Job) (id string, err error)
 	// ClaimJobs leases up to limit jobs of the given kinds (all kinds if
 	// none) that are queued and due, or running with an expired lease, to
 	// owner until leaseUntil, incrementing Attempts. No job is ever held by
-	// two owners at once, even across processes.
+	// two owners at once, even across processes. A running job whose lease
+	// expired after its last allowed attempt is marked dead instead (its
+	// worker keeps dying), so it cannot loop forever. Jobs come back in
+	// RunAt order.
 	ClaimJobs(owner string, kinds []string, now, leaseUntil time.Time, limit int) ([]Job, error)
 	// ExtendJobLease keeps a running job; ErrLeaseLost if owner lost it.
+	// A job is owner's while it is running under owner's name: an expired
+	// lease that nobody has claimed again still counts, as nobody else can
+	// be running the job.
 	ExtendJobLease(id, owner string, until time.Time) error
 	// CompleteJob marks the job done; ErrLeaseLost if owner lost it.
 	CompleteJob(id, owner string, now time.Time) error

@@ -1,0 +1,57 @@
+package auth
+
+// Permission is one kind of action an API operation needs. Operations name a
+// permission, never a role, so the question "who may do this?" is answered
+// here and nowhere else.
+type Permission string
+
+// Permissions known so far. Later capabilities add theirs here and to the
+// matrix below.
+const (
+	// PermPolicyRead: read the policy, its versions, the notice and the ROPA.
+	PermPolicyRead Permission = "policy:read"
+	// PermPolicyWrite: validate and apply a new policy version.
+	PermPolicyWrite Permission = "policy:write"
+	// PermKeysManage: create, list and revoke the tenant's API keys.
+	PermKeysManage Permission = "apikeys:manage"
+	// PermMetricsRead: scrape operational metrics (no personal data).
+	PermMetricsRead Permission = "metrics:read"
+	// PermJobsRead: see background jobs and their failures.
+	PermJobsRead Permission = "jobs:read"
+)
+
+var matrix = map[Role]map[Permission]bool{
+	RoleAdmin: {
+		PermPolicyRead: true, PermPolicyWrite: true, PermKeysManage: true,
+		PermMetricsRead: true, PermJobsRead: true,
+	},
+	RoleDPO: {
+		PermPolicyRead: true, PermPolicyWrite: true, PermJobsRead: true,
+	},
+	RoleAgent: {
+		PermPolicyRead: true,
+	},
+	RoleService: {
+		PermPolicyRead: true,
+	},
+	RoleAuditor: {
+		PermPolicyRead: true, PermMetricsRead: true, PermJobsRead: true,
+	},
+}
+
+// Allowed reports whether role may perform actions needing perm.
+func Allowed(role Role, perm Permission) bool {
+	return matrix[role][perm]
+}
+
+// RolesWith lists the roles that hold perm, for documentation and error
+// messages ("needs one of: admin, dpo").
+func RolesWith(perm Permission) []Role {
+	var out []Role
+	for _, r := range Roles {
+		if matrix[r][perm] {
+			out = append(out, r)
+		}
+	}
+	return out
+}

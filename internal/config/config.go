@@ -1,0 +1,169 @@
+// Package config merges Trustee's settings from defaults, a config file,
+// TRUSTEE_* environment variables and command-line flags, in that order of
+// increasing precedence, so the same binary runs from a laptop flag or a
+// container's environment without a wrapper script.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting of `trustee serve`.
+type Config struct {
+	Addr            string        `koanf:"addr"`
+	DB              string        `koanf:"db"`
+	KeyFile         string        `koanf:"key_file"`
+	Policy          string        `koanf:"policy"`
+	Tenant          string        `koanf:"tenant"`
+	TLSCert         string        `koanf:"tls_cert"`
+	TLSKey          string        `koanf:"tls_key"`
+	LogLevel        string        `koanf:"log_level"`
+	LogFormat       string        `koanf:"log_format"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+}
+
+// Defaults are used when nothing else sets a value.
+func Defaults() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DB:              "sqlite:trustee-data/trustee.db",
+		Tenant:          "default",
+		LogLevel:        "info",
+		LogFormat:       "json",
+		ShutdownTimeout: 20 * time.Second,
+	}
+}
+
+// EnvPrefix starts every environment variable Trustee reads.
+const EnvPrefix = "TRUSTEE_"
+
+// Known lists the setting names, for error messages and docs.
+var Known = []string{"addr", "db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout"}
+
+// Load merges defaults, the file (if path is not empty), the environment and
+// the flags that were set on the command line. Flag names use dashes
+// (--key-file) and map to the underscore keys (key_file); env variables are
+// TRUSTEE_ plus the key in upper case (TRUSTEE_KEY_FILE).
+func Load(path string, flags *pflag.FlagSet) (Config, error) {
+	k := koanf.New(".")
+	d := Defaults()
+	def := map[string]any{
+		"addr": d.Addr, "db": d.DB, "tenant": d.Tenant, "log_level": d.LogLevel,
+		"log_format": d.LogFormat, "shutdown_timeout": d.ShutdownTimeout.String(),
+	}
+	for key, v := range def {
+		if err := k.Set(key, v); err != nil {
+			return Config{}, err
+		}
+	}
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return Config{}, fmt.Errorf("config file: %w", err)
+		}
+		kf := koanf.New(".")
+		if err := kf.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+		for _, key := range kf.Keys() {
+			if !known(key) {
+				return Config{}, fmt.Errorf("config file %s: unknown setting %q (known: %s)", path, key, strings.Join(Known, ", "))
+			}
+		}
+		// Paths in a config file are relative to the file, so the file works
+		// from whatever directory trustee is started in.
+		base := filepath.Dir(path)
+		for _, key := range []string{"key_file", "policy", "tls_cert", "tls_key"} {
+			if v := kf.String(key); v != "" && !filepath.IsAbs(v) {
+				if err := kf.Set(key, filepath.Join(base, v)); err != nil {
+					return Config{}, err
+				}
+			}
+		}
+		if v := kf.String("db"); strings.HasPrefix(v, "sqlite:") {
+			p := strings.TrimPrefix(v, "sqlite:")
+			if p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, ":memory:") {
+				if err := kf.Set("db", "sqlite:"+filepath.Join(base, p)); err != nil {
+					return Config{}, err
+				}
+			}
+		}
+		if err := k.Merge(kf); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		Prefix: EnvPrefix,
+		TransformFunc: func(key, v string) (string, any) {
+			key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
+			if !known(key) {
+				return "", nil // TRUSTEE_ROOT_KEY, TRUSTEE_TEST_* etc. are not settings
+			}
+			return key, v
+		},
+	}), nil); err != nil {
+		return Config{}, fmt.Errorf("environment: %w", err)
+	}
+	if flags != nil {
+		if err := k.Load(posflag.ProviderWithFlag(flags, ".", k, func(f *pflag.Flag) (string, any) {
+			key := strings.ReplaceAll(f.Name, "-", "_")
+			if !known(key) {
+				return "", nil
+			}
+			return key, posflag.FlagVal(flags, f)
+		}), nil); err != nil {
+			return Config{}, fmt.Errorf("flags: %w", err)
+		}
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, fmt.Errorf("settings: %w", err)
+	}
+	return c, c.Validate()
+}
+
+func known(key string) bool {
+	for _, k := range Known {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks settings that would otherwise fail late and obscurely.
+func (c Config) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("tls_cert and tls_key must be given together")
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return fmt.Errorf("log_format must be json or text, not %q", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("shutdown_timeout must be positive")
+	}
+	if c.Addr == "" {
+		return fmt.Errorf("addr must not be empty")
+	}
+	if c.DB == "" {
+		return fmt.Errorf("db must not be empty")
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+// Package keys holds Trustee's key hierarchy. The root key is a Tink AEAD
+// keyset kept outside the database (a file with mode 0600, an environment
+// variable, or later a KMS); it wraps per-tenant keys, which wrap per-subject
+// data keys. A copy of the database alone therefore reveals nothing.
+package keys
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+// RootKeyEnv names the environment variable that may carry the root keyset
+// (its JSON, or that JSON in base64) instead of a file.
+const RootKeyEnv = "TRUSTEE_ROOT_KEY"
+
+// RootKey is the loaded root keyset with its AEAD primitive.
+type RootKey struct {
+	handle *keyset.Handle
+	aead   tink.AEAD
+}
+
+// AEAD is the primitive that wraps tenant keys.
+func (r *RootKey) AEAD() tink.AEAD { return r.aead }
+
+// Handle exposes the keyset for rotation.
+func (r *RootKey) Handle() *keyset.Handle { return r.handle }
+
+// GenerateRootKey makes a fresh AES-256-GCM root keyset and returns it in
+// Tink's JSON keyset format.
+func GenerateRootKey() ([]byte, error) {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("generate root key: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+		return nil, fmt.Errorf("encode root key: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteRootKeyFile creates path with a new root key, mode 0600, refusing to
+// overwrite an existing file (a lost root key makes every tenant's data
+// unreadable, so it is never replaced silently).
+func WriteRootKeyFile(path string) error {
+	b, err := GenerateRootKey()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists; refusing to overwrite a root key", path)
+		}
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// LoadRootKey reads the root key from path, or from TRUSTEE_ROOT_KEY when
+// path is empty. A key file readable by group or others is refused.
+func LoadRootKey(path string) (*RootKey, error) {
+	var data []byte
+	switch {
+	case path != "":
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("root key: %w", err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("root key %s is readable by other users (mode %v); run chmod 600 %s", path, st.Mode().Perm(), path)
+		}
+		data, err = os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("root key: %w", err)
+		}
+	case os.Getenv(RootKeyEnv) != "":
+		v := strings.TrimSpace(os.Getenv(RootKeyEnv))
+		if !strings.HasPrefix(v, "{") {
+			dec, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s is neither a JSON keyset nor base64 of one", RootKeyEnv)
+			}
+			v = string(dec)
+		}
+		data = []byte(v)
+	default:
+		return nil, fmt.Errorf("no root key: pass --key-file (create one with `trustee init`) or set %s", RootKeyEnv)
+	}
+	return ParseRootKey(data)
+}
+
+// ParseRootKey reads a JSON keyset.
+func ParseRootKey(data []byte) (*RootKey, error) {
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(data)))
+	if err != nil {
+		return nil, errors.New("root key is not a valid Tink JSON keyset")
+	}
+	p, err := aead.New(h)
+	if err != nil {
+		return nil, fmt.Errorf("root key is not an AEAD keyset: %w", err)
+	}
+	return &RootKey{handle: h, aead: p}, nil
+}

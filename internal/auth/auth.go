@@ -124,6 +124,9 @@ type Authenticator struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedKey
+	// gen counts Forget calls: a lookup that a revocation overtook while
+	// it read the store must not cache the key it read.
+	gen uint64
 }
 
 type cachedKey struct {
@@ -137,7 +140,11 @@ var dummyHash = sha256.Sum256([]byte("trustee-unknown-key"))
 
 // Authenticate validates the value of an Authorization header.
 func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
-	tok, ok := strings.CutPrefix(header, "Bearer ")
+	// The scheme name is case-insensitive (RFC 9110 section 11.1).
+	tok, ok := "", len(header) > 7 && strings.EqualFold(header[:7], "Bearer ")
+	if ok {
+		tok = header[7:]
+	}
 	if !ok {
 		if header == "" {
 			return Principal{}, ErrNoCredentials
@@ -186,6 +193,7 @@ func (a *Authenticator) lookup(ctx context.Context, id string) (store.APIKey, bo
 		a.mu.Unlock()
 		return c.key, true, nil
 	}
+	gen := a.gen
 	a.mu.Unlock()
 	var key store.APIKey
 	err := a.Store.Read(ctx, func(tx store.Tx) error {
@@ -201,13 +209,15 @@ func (a *Authenticator) lookup(ctx context.Context, id string) (store.APIKey, bo
 	}
 	if a.CacheTTL > 0 {
 		a.mu.Lock()
-		if a.cache == nil {
-			a.cache = make(map[string]cachedKey)
+		if a.gen == gen {
+			if a.cache == nil {
+				a.cache = make(map[string]cachedKey)
+			}
+			if len(a.cache) > 10000 {
+				clear(a.cache)
+			}
+			a.cache[id] = cachedKey{key: key, fetched: now}
 		}
-		if len(a.cache) > 10000 {
-			clear(a.cache)
-		}
-		a.cache[id] = cachedKey{key: key, fetched: now}
 		a.mu.Unlock()
 	}
 	return key, true, nil
@@ -218,5 +228,6 @@ func (a *Authenticator) lookup(ctx context.Context, id string) (store.APIKey, bo
 func (a *Authenticator) Forget(id string) {
 	a.mu.Lock()
 	delete(a.cache, id)
+	a.gen++
 	a.mu.Unlock()
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/knadh/koanf/providers/posflag"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
+
+	"github.com/trustee-privacy/trustee/internal/store/engines"
 )
 
 // Config is every setting of `trustee serve`.
@@ -80,6 +82,13 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 				return Config{}, fmt.Errorf("config file %s: unknown setting %q (known: %s)", path, key, strings.Join(Known, ", "))
 			}
 		}
+		// YAML reads `shutdown_timeout: 30` as a number, which would decode
+		// to 30 nanoseconds; a duration must be written with its unit.
+		if v := kf.Get("shutdown_timeout"); v != nil {
+			if _, ok := v.(string); !ok {
+				return Config{}, fmt.Errorf("config file %s: shutdown_timeout must be a duration with a unit, such as 20s, not %v", path, v)
+			}
+		}
 		// Paths in a config file are relative to the file, so the file works
 		// from whatever directory trustee is started in.
 		base := filepath.Dir(path)
@@ -90,9 +99,12 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 				}
 			}
 		}
-		if v := kf.String("db"); strings.HasPrefix(v, "sqlite:") {
-			p := strings.TrimPrefix(v, "sqlite:")
-			if p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, ":memory:") {
+		// Every SQLite form the store accepts (sqlite:PATH, sqlite://PATH,
+		// sqlite3:, file:, a bare path) is resolved; PostgreSQL DSNs and
+		// DSNs the store rejects anyway are kept as written.
+		if v := kf.String("db"); v != "" {
+			kind, p, err := engines.Parse(v)
+			if err == nil && kind == engines.SQLite && p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, ":memory:") {
 				if err := kf.Set("db", "sqlite:"+filepath.Join(base, p)); err != nil {
 					return Config{}, err
 				}
@@ -117,7 +129,10 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 	if flags != nil {
 		if err := k.Load(posflag.ProviderWithFlag(flags, ".", k, func(f *pflag.Flag) (string, any) {
 			key := strings.ReplaceAll(f.Name, "-", "_")
-			if !known(key) {
+			// Only flags given on the command line count: posflag would
+			// otherwise use an unchanged flag's default for a key no lower
+			// layer set.
+			if !known(key) || !f.Changed {
 				return "", nil
 			}
 			return key, posflag.FlagVal(flags, f)

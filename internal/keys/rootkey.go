@@ -69,11 +69,19 @@ func WriteRootKeyFile(path string) error {
 		os.Remove(path)
 		return err
 	}
+	// A key that may not have reached the disk is removed like a partly
+	// written one: the caller is told init failed, and a leftover file
+	// would make the retry refuse to write a new key.
 	if err := f.Sync(); err != nil {
 		f.Close()
+		os.Remove(path)
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
 }
 
 // LoadRootKey reads the root key from path, or from TRUSTEE_ROOT_KEY when

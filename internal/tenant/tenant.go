@@ -49,6 +49,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]*cached
+	// gen counts forget calls: a refresh that an apply overtook while it
+	// read the store must not cache what it read.
+	gen uint64
 }
 
 type cached struct {
@@ -185,7 +188,13 @@ func (s *Service) Apply(ctx context.Context, tenantID, name string, src []byte, 
 	err = s.Store.Write(ctx, func(tx store.Tx) error {
 		prev = nil
 		res.Unchanged = false
-		t, err := tx.GetTenant(tenantID)
+		// Setting the mode first takes the tenant's row lock, so concurrent
+		// applies to one tenant run one after the other on every engine: on
+		// PostgreSQL the active version read next is then the one the
+		// previous apply committed, not an older snapshot, so the hash
+		// comparison, the diff and the mode all follow the true predecessor.
+		// When the content is unchanged the mode is the active one already.
+		err := tx.UpdateTenantMode(tenantID, string(doc.Policy.Mode))
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrTenantNotFound
 		}
@@ -218,11 +227,6 @@ func (s *Service) Apply(ctx context.Context, tenantID, name string, src []byte, 
 		if err := tx.InsertPolicyVersion(&v); err != nil {
 			return err
 		}
-		if t.Mode != string(doc.Policy.Mode) {
-			if err := tx.UpdateTenantMode(tenantID, string(doc.Policy.Mode)); err != nil {
-				return err
-			}
-		}
 		res.Version = v
 		tx.OnCommit(func() { s.forget(tenantID) })
 		return nil
@@ -243,6 +247,7 @@ func (s *Service) Apply(ctx context.Context, tenantID, name string, src []byte, 
 func (s *Service) forget(tenantID string) {
 	s.mu.Lock()
 	delete(s.cache, tenantID)
+	s.gen++
 	s.mu.Unlock()
 }
 
@@ -261,6 +266,7 @@ func (s *Service) Active(ctx context.Context, tenantID string) (*Active, error) 
 		s.mu.Unlock()
 		return c.active, nil
 	}
+	gen := s.gen
 	s.mu.Unlock()
 
 	var (
@@ -297,10 +303,12 @@ func (s *Service) Active(ctx context.Context, tenantID string) (*Active, error) 
 		a = &Active{Tenant: t, Version: v, Doc: doc}
 	}
 	s.mu.Lock()
-	if s.cache == nil {
-		s.cache = make(map[string]*cached)
+	if s.gen == gen {
+		if s.cache == nil {
+			s.cache = make(map[string]*cached)
+		}
+		s.cache[tenantID] = &cached{active: a, checked: now}
 	}
-	s.cache[tenantID] = &cached{active: a, checked: now}
 	s.mu.Unlock()
 	return a, nil
 }

@@ -57,3 +57,46 @@ func TestNamesAndFile(t *testing.T) {
 		t.Error("File must return a copy")
 	}
 }
+
+// TestExamplesShowFormatFeatures keeps the examples teaching the newer
+// parts of the format: immediate deletion, short cookie lifetimes, the
+// notice's scope and how to change cookie choices.
+func TestExamplesShowFormatFeatures(t *testing.T) {
+	load := func(name string) *policy.Policy {
+		t.Helper()
+		src, _ := File(name)
+		doc, err := policy.Load(name+".yaml", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc.Policy
+	}
+	door := load("door-entry")
+	immediate := false
+	for _, r := range door.Retention {
+		if r.Trigger == policy.TriggerAccountClosed && r.Duration.Immediate() && r.Action == policy.ActionDelete {
+			immediate = true
+		}
+	}
+	if !immediate {
+		t.Error("door-entry: the account rule must delete immediately (0d), as its notice promises")
+	}
+	saas := load("learning-saas")
+	short := map[string]int{}
+	for _, c := range saas.Cookies {
+		if c.Duration.Minutes > 0 {
+			short[c.Name] = c.Duration.Minutes
+		}
+	}
+	if short["__cf_bm"] != 30 || short["lidc"] != 24*60 {
+		t.Errorf("learning-saas: short-lived cookies %v, want __cf_bm 30min and lidc 24h", short)
+	}
+	for name, p := range map[string]*policy.Policy{"door-entry": door, "learning-saas": saas} {
+		if p.Scope == "" {
+			t.Errorf("%s: no scope", name)
+		}
+	}
+	if saas.CookieSettings == "" {
+		t.Error("learning-saas: no cookie_settings")
+	}
+}

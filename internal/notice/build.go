@@ -179,13 +179,17 @@ func (b *builder) whoWeAre() section {
 	}
 	s.Blocks = append(s.Blocks, para(text(first)))
 
-	var scope []inline
-	if w := strings.TrimSpace(c.Website); w != "" {
-		scope = append(scope, text("This notice applies to our website "), webLink(w), text(", our services and our communications with you."))
+	if sc := paras(p.Scope); len(sc) > 0 {
+		s.Blocks = append(s.Blocks, sc...)
 	} else {
-		scope = append(scope, text("This notice applies to our website, our services and our communications with you."))
+		var scope []inline
+		if w := strings.TrimSpace(c.Website); w != "" {
+			scope = append(scope, text("This notice applies to our website "), webLink(w), text(", our services and our communications with you."))
+		} else {
+			scope = append(scope, text("This notice applies to our website, our services and our communications with you."))
+		}
+		s.Blocks = append(s.Blocks, para(scope...))
 	}
-	s.Blocks = append(s.Blocks, para(scope...))
 
 	var items [][]inline
 	regLine := []inline{text(name)}
@@ -940,11 +944,23 @@ func (b *builder) cookies() section {
 	}
 	s.Blocks = append(s.Blocks, para(text(intro)))
 	if optional {
-		runs := []inline{text("To change your choices, open the cookie settings on our website")}
-		if pc, ok := b.privacyCenterRun("our privacy center"); ok {
-			runs = append(runs, text(" or use "), pc)
+		var runs []inline
+		if own := paras(p.CookieSettings); len(own) > 0 {
+			// The policy's own words replace the general sentence; the
+			// privacy center and the browser remain ways to change choices.
+			s.Blocks = append(s.Blocks, own...)
+			if pc, ok := b.privacyCenterRun("our privacy center"); ok {
+				runs = append(runs, text("You can also change your choices in "), pc, text(", and delete or block cookies in your browser\u2019s settings, though parts of the website may then not work."))
+			} else {
+				runs = append(runs, text("You can also delete or block cookies in your browser\u2019s settings, though parts of the website may then not work."))
+			}
+		} else {
+			runs = append(runs, text("To change your choices, open the cookie settings on our website"))
+			if pc, ok := b.privacyCenterRun("our privacy center"); ok {
+				runs = append(runs, text(" or use "), pc)
+			}
+			runs = append(runs, text(". You can also delete or block cookies in your browser\u2019s settings, though parts of the website may then not work."))
 		}
-		runs = append(runs, text(". You can also delete or block cookies in your browser\u2019s settings, though parts of the website may then not work."))
 		if has(p, policy.CCPA) && hasAdvertisingCookies(p) {
 			runs = append(runs, text(" We treat a Global Privacy Control signal from your browser as a refusal of advertising cookies."))
 		}

@@ -173,6 +173,8 @@ func TestExampleNotices(t *testing.T) {
 				"Firmadata Eksempel AS, our firmographic data provider",
 				"Email (required)",
 				"You can get a copy of these safeguards by writing to privacy@example.com",
+				"This notice covers our website www.example.com, the Brightfjord web app",
+				"Open \"Cookie settings\" at the bottom of any page of our website or the app",
 			},
 		},
 		{
@@ -192,6 +194,11 @@ func TestExampleNotices(t *testing.T) {
 				"Children under 13 may use our services only with the consent of a parent or guardian",
 				"Open the app and go to Profile, then My data",
 				"Binding corporate rules (GDPR Art. 47)",
+				// A zero-length retention rule, as the reference notice promises.
+				"How long: Deleted immediately when you close your account.",
+				"Name, email, phone, address, unit and user ID: Deleted immediately when you close your account.",
+				"Deleted data disappears from our backups within 90 days.",
+				"This notice covers the Dørvakt app",
 			},
 		},
 	}
@@ -329,7 +336,20 @@ func TestExampleNotices(t *testing.T) {
 				}
 			}
 			if tc.cookies {
-				r.both(t, "cookie choices", "To change your choices, open the cookie settings on our website")
+				if p.CookieSettings != "" {
+					r.both(t, "the policy's cookie settings text", oneLine(p.CookieSettings))
+					r.both(t, "privacy center for cookie choices", "You can also change your choices in our privacy center")
+					r.neither(t, "the general cookie settings sentence", "To change your choices, open the cookie settings on our website")
+				} else {
+					r.both(t, "cookie choices", "To change your choices, open the cookie settings on our website")
+				}
+			}
+			// The policy's scope replaces the general sentence.
+			if p.Scope != "" {
+				r.both(t, "scope", oneLine(p.Scope))
+				r.neither(t, "general scope sentence", "This notice applies to our website")
+			} else {
+				r.both(t, "general scope sentence", "This notice applies to our website")
 			}
 
 			for _, s := range tc.extra {
@@ -646,6 +666,9 @@ func TestCookieTable(t *testing.T) {
 		{"_ga", "2 years", "Analytics cookies", "Google LLC (Google Analytics)", true},
 		{"IDE", "13 months", "Advertising cookies", "Google Ireland Limited (Google Ads)", true},
 		{"intercom-session-*", "1 week", "Functional cookies", "Intercom R&D Unlimited Company", true},
+		{"__cf_bm", "30 minutes", "Strictly necessary cookies", "Cloudflare, Inc.", false},
+		{"test_cookie", "15 minutes", "Advertising cookies", "Google Ireland Limited (Google Ads)", true},
+		{"lidc", "24 hours", "Advertising cookies", "LinkedIn Ireland Unlimited Company", true},
 	}
 	for _, tc := range tests {
 		r, ok := byName[tc.name]
@@ -694,4 +717,78 @@ func BenchmarkROPACSVLearningSaaS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestImmediateRetentionWording covers the wording of a zero-length
+// retention rule for every trigger and action, in the notice and the ROPA.
+func TestImmediateRetentionWording(t *testing.T) {
+	zero := policy.Period{Unit: policy.Days}
+	tests := []struct {
+		trigger policy.RetentionTrigger
+		action  policy.RetentionAction
+		want    string
+	}{
+		{policy.TriggerAccountClosed, policy.ActionDelete, "deleted immediately when you close your account"},
+		{policy.TriggerCollected, policy.ActionAnonymise, "anonymised immediately after we collect it"},
+		{policy.TriggerLastActivity, policy.ActionDelete, "deleted immediately after your last activity"},
+		{policy.TriggerContractEnd, policy.ActionDelete, "deleted immediately when the contract ends"},
+	}
+	for _, tc := range tests {
+		r := &policy.RetentionRule{Key: "r", Duration: zero, Trigger: tc.trigger, Action: tc.action}
+		if got := retentionWords(r); got != tc.want {
+			t.Errorf("%s/%s: %q, want %q", tc.trigger, tc.action, got, tc.want)
+		}
+	}
+	// A period of one day still reads as a period.
+	one := &policy.RetentionRule{Duration: policy.Period{N: 1, Unit: policy.Days}, Trigger: policy.TriggerAccountClosed, Action: policy.ActionDelete}
+	if got := retentionWords(one); got != "1 day from the closure of your account, then deleted" {
+		t.Errorf("1d: %q", got)
+	}
+
+	p := hostilePolicy()
+	p.Retention[0].Duration = zero
+	p.Retention[0].Trigger = policy.TriggerAccountClosed
+	p.Fields[0].Retention = "r"
+	r := render(t, p, Options{})
+	r.both(t, "purpose retention", "How long: Deleted immediately when you close your account.")
+	r.both(t, "retention section", "Email: Deleted immediately when you close your account.")
+	r.neither(t, "zero period in words", " 0 days")
+	checkNoEmpty(t, r)
+
+	rec := ROPA(p)
+	if got := rec.Activities[0].Retention[0]; got.Period != "0d" || got.Text != "Deleted immediately when you close your account" {
+		t.Errorf("ROPA retention: %+v", got)
+	}
+}
+
+// TestScopeAndCookieSettings checks that the policy's own texts replace
+// the general sentences, and that the general ones stay without them.
+func TestScopeAndCookieSettings(t *testing.T) {
+	p := hostilePolicy() // has an analytics cookie, so choices exist
+	p.Controller.Website = "https://example.com"
+	r := render(t, p, testOptions)
+	r.both(t, "general scope", "This notice applies to our website example.com, our services and our communications with you.")
+	r.both(t, "general cookie settings", "To change your choices, open the cookie settings on our website or use our privacy center.")
+
+	p.Scope = "This notice covers our website example.com,\nthe Example app and our events.\n\nIt does not cover our shops."
+	p.CookieSettings = "Use 'Cookie preferences' at the bottom of every page."
+	r = render(t, p, testOptions)
+	r.both(t, "scope", "This notice covers our website example.com, the Example app and our events.")
+	r.both(t, "scope second paragraph", "It does not cover our shops.")
+	r.neither(t, "general scope", "This notice applies to our website")
+	r.both(t, "cookie settings", "Use 'Cookie preferences' at the bottom of every page. You can also change your choices in our privacy center, and delete or block cookies in your browser’s settings")
+	r.neither(t, "general cookie settings", "To change your choices")
+	checkNoEmpty(t, r)
+
+	// Without a privacy center the browser remains.
+	r = render(t, p, Options{})
+	r.both(t, "cookie settings without privacy center", "Use 'Cookie preferences' at the bottom of every page. You can also delete or block cookies in your browser’s settings")
+	r.neither(t, "privacy center", "privacy center")
+	checkNoEmpty(t, r)
+
+	// Only necessary cookies: there is no choice to change.
+	p.Cookies[0].Category = policy.CookieNecessary
+	r = render(t, p, testOptions)
+	r.neither(t, "cookie settings without choices", "Cookie preferences")
+	checkNoEmpty(t, r)
 }

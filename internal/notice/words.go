@@ -246,9 +246,33 @@ func actionWords(a policy.RetentionAction) string {
 	return humanise(string(a))
 }
 
+// triggerClause is when a zero-length retention ends: "deleted
+// immediately when you close your account".
+func triggerClause(t policy.RetentionTrigger) string {
+	switch t {
+	case policy.TriggerCollected:
+		return "after we collect it"
+	case policy.TriggerLastActivity:
+		return "after your last activity"
+	case policy.TriggerContractEnd:
+		return "when the contract ends"
+	case policy.TriggerAccountClosed:
+		return "when you close your account"
+	}
+	return "after " + triggerWords(t)
+}
+
 // retentionWords states a rule in words: "6 years from your last activity,
-// then deleted".
+// then deleted", or for a zero-length rule "deleted immediately when you
+// close your account".
 func retentionWords(r *policy.RetentionRule) string {
+	if r.Duration.Immediate() {
+		a := actionWords(r.Action)
+		if a == "" {
+			a = "removed"
+		}
+		return a + " immediately " + triggerClause(r.Trigger)
+	}
 	s := r.Duration.Human() + " from " + triggerWords(r.Trigger)
 	if r.Action != "" {
 		s += ", then " + actionWords(r.Action)

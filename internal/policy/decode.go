@@ -30,6 +30,10 @@ type fieldInfo struct {
 	doc       string
 	example   string
 	goName    string
+	// zeroOK marks a Period field that may be of zero length (0d,
+	// immediately), from the tag zero:"allowed". Every other Period field
+	// refuses zero, so a new one is strict unless it says otherwise.
+	zeroOK bool
 }
 
 // structInfo is the parsed tags of one struct type.
@@ -66,6 +70,7 @@ func infoOf(t reflect.Type) *structInfo {
 			omitempty: strings.Contains(opts, "omitempty"),
 			doc:       sf.Tag.Get("doc"),
 			example:   sf.Tag.Get("example"),
+			zeroOK:    sf.Tag.Get("zero") == "allowed",
 		}
 		if e := sf.Tag.Get("enum"); e != "" {
 			fi.enum = strings.Split(e, ",")
@@ -115,7 +120,10 @@ var enumValues = map[reflect.Type][]string{
 
 func enumOf(t reflect.Type) []string { return enumValues[t] }
 
-var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+var (
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	periodType          = reflect.TypeFor[Period]()
+)
 
 // position is where a path's key and value start in the source.
 type position struct {
@@ -270,6 +278,24 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, enum []strin
 	return false
 }
 
+// zeroPeriodHints say, per key, what to write instead of a zero period.
+var zeroPeriodHints = map[string]string{
+	"Policy.backup_retention": "Backups keep deleted data until they expire: give the longest time a backup is kept, e.g. 30d or 90d.",
+	"ConsentTerms.lifetime":   "Leave lifetime out for consent that lasts until it is withdrawn.",
+	"Deadlines.respond":       "Leave it out to use the deadline the law sets.",
+	"Deadlines.confirm":       "Leave it out to use the deadline the law sets.",
+}
+
+// zeroPeriodMessage refuses a zero-length period where the format does not
+// allow one.
+func zeroPeriodMessage(owner reflect.Type, key, written string) string {
+	msg := fmt.Sprintf("a zero period (%s) is not allowed for %s: only a retention rule's duration may be 0d or immediately", quote(strings.TrimSpace(written)), key)
+	if hint := zeroPeriodHints[owner.Name()+"."+key]; hint != "" {
+		return then(msg, hint)
+	}
+	return msg
+}
+
 func contains(xs []string, s string) bool {
 	for _, x := range xs {
 		if x == s {
@@ -365,6 +391,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, si *struct
 		}
 		fv := v.Field(f.index)
 		if !d.value(val, fv, fp, f.enum) {
+			ok = false
+			continue
+		}
+		if f.typ == periodType && !f.zeroOK && fv.Interface().(Period).Immediate() {
+			d.errAt(val, fp, "%s", zeroPeriodMessage(si.typ, name, val.Value))
 			ok = false
 			continue
 		}

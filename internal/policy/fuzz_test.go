@@ -21,6 +21,15 @@ func FuzzLoad(f *testing.F) {
 	f.Add(strings.Replace(minimal, "legal_basis: contract", "legal_basis: consent", 1))
 	f.Add(strings.Replace(minimal, "backup_retention: 90d", "backup_retention: P3M", 1))
 	f.Add(strings.Replace(minimal, "30d", "1 working day", 1))
+	// Zero-length retention, and zero where it is refused.
+	f.Add(strings.Replace(minimal, "duration: 30d", "duration: 0d", 1))
+	f.Add(strings.Replace(minimal, "duration: 30d", "duration: immediately", 1))
+	f.Add(strings.Replace(minimal, "backup_retention: 90d", "backup_retention: 0d", 1))
+	f.Add(strings.Replace(rich, "lifetime: 24mo", "lifetime: immediately", 1))
+	// Cookies that live minutes or hours, and the ambiguous m.
+	f.Add(minimal + "cookies:\n  - name: __cf_bm\n    provider: Cloudflare\n    category: necessary\n    duration: 30min\n    purpose: Bot protection.\n")
+	f.Add(minimal + "cookies:\n  - name: lidc\n    provider: LinkedIn\n    category: analytics\n    duration: 24 hours\n    purpose: Routing.\ncookie_settings: Use the link.\nscope: Our website.\n")
+	f.Add(strings.Replace(rich, "duration: 13mo", "duration: 13m", 1))
 	f.Add(strings.Replace(rich, "    parent: user.behavior\n", "    parent: user.reading.reviews\n", 1))
 	f.Add(minimal + "rights:\n  verification:\n    access: manual\n    access: none\n")
 	f.Add(minimal + "categories:\n  - key: a.b\n    name: x\n    parent: a.b\n")
@@ -78,21 +87,50 @@ func FuzzLoad(f *testing.F) {
 }
 
 func FuzzParsePeriod(f *testing.F) {
-	for _, s := range []string{"90d", "6 months", "P10Y", "5wd", "0d", "10001y", "  2 Weeks ", "P+5D", "1 business day", "x"} {
+	for _, s := range []string{"90d", "6 months", "P10Y", "5wd", "0d", "10001y", "  2 Weeks ", "P+5D", "1 business day", "x",
+		"immediately", "P0D", "0 days", "30min", "1h", "24 hours", "1m", "13M", "session", "0min", "10000h"} {
 		f.Add(s)
 	}
-	re := regexp.MustCompile(`^\s*` + periodPattern() + `\s*$`)
+	re := regexp.MustCompile(anchored(periodPattern()))
+	zeroRE := regexp.MustCompile(anchored(periodOrZeroPattern()))
+	cookieRE := regexp.MustCompile(anchored(cookieDurationPattern()))
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParsePeriod(s)
-		if isASCII(s) {
+		z, zerr := ParsePeriodOrZero(s)
+		c, cerr := ParseCookieDuration(s)
+		// The patterns cannot express the parsers' limit of 64 characters
+		// (JSON Schema's maxLength would count the white space around the
+		// value too), so longer values are compared only by the parsers.
+		if isASCII(s) && len(strings.TrimSpace(s)) <= maxPeriodLen {
 			if got := re.MatchString(s); got != (err == nil) {
 				t.Fatalf("%q: schema pattern %v, ParsePeriod err %v", s, got, err)
 			}
+			if got := zeroRE.MatchString(s); got != (zerr == nil) {
+				t.Fatalf("%q: zero-or-positive pattern %v, ParsePeriodOrZero err %v", s, got, zerr)
+			}
+			if got := cookieRE.MatchString(s); got != (cerr == nil) {
+				t.Fatalf("%q: cookie pattern %v, ParseCookieDuration err %v", s, got, cerr)
+			}
 		}
-		if err != nil {
-			if err.Error() == "" {
+		for _, e := range []error{err, zerr, cerr} {
+			if e != nil && e.Error() == "" {
 				t.Fatal("empty error message")
 			}
+		}
+		checkCookieDuration(t, s, c, cerr, p, err)
+		// ParsePeriodOrZero reads what ParsePeriod reads, plus the zero
+		// length, always as Period{Unit: Days}.
+		switch {
+		case err == nil && (zerr != nil || z != p):
+			t.Fatalf("%q: ParsePeriod %v, ParsePeriodOrZero %v %v", s, p, z, zerr)
+		case err != nil && zerr == nil && (z != Period{Unit: Days} || z.String() != "0d" || z.IsZero() || !z.Immediate()):
+			t.Fatalf("%q: zero length read as %#v", s, z)
+		case zerr == nil:
+			if q, err := ParsePeriodOrZero(z.String()); err != nil || q != z {
+				t.Fatalf("%q -> %v -> %v, %v", s, z, q, err)
+			}
+		}
+		if err != nil {
 			return
 		}
 		if p.N < 1 || p.N > 10000 {
@@ -110,11 +148,44 @@ func FuzzParsePeriod(f *testing.F) {
 		if p.ApproxDays() < p.N || p.Human() == "" {
 			t.Fatalf("%q: ApproxDays %d Human %q", s, p.ApproxDays(), p.Human())
 		}
-		var c CookieDuration
-		if err := c.UnmarshalText([]byte(s)); err != nil || c.Period != p {
-			t.Fatalf("cookie duration %q: %v %v", s, c, err)
-		}
 	})
+}
+
+// checkCookieDuration checks a parsed cookie duration: exactly one form is
+// set, it round-trips through its text, and a calendar period reads as
+// ParsePeriod reads it; a period ParsePeriod accepts is refused only when
+// its unit is the ambiguous m.
+func checkCookieDuration(t *testing.T, s string, c CookieDuration, cerr error, p Period, perr error) {
+	t.Helper()
+	if cerr != nil {
+		if perr == nil && !strings.Contains(cerr.Error(), "ambiguous") {
+			t.Fatalf("cookie duration %q refused (%v) although it is a period", s, cerr)
+		}
+		return
+	}
+	forms := 0
+	if c.Session {
+		forms++
+	}
+	if !c.Period.IsZero() {
+		forms++
+		if perr != nil || c.Period != p || c.Period.Immediate() {
+			t.Fatalf("cookie duration %q: period %#v, ParsePeriod %#v %v", s, c.Period, p, perr)
+		}
+	}
+	if c.Minutes != 0 {
+		forms++
+		if c.Minutes < 1 || c.Minutes > 600000 {
+			t.Fatalf("cookie duration %q: %d minutes", s, c.Minutes)
+		}
+	}
+	if forms != 1 || c.IsZero() || c.Human() == "" {
+		t.Fatalf("cookie duration %q: %#v", s, c)
+	}
+	again, err := ParseCookieDuration(c.String())
+	if err != nil || again != c {
+		t.Fatalf("cookie duration %q -> %q -> %#v, %v", s, c.String(), again, err)
+	}
 }
 
 func isASCII(s string) bool {

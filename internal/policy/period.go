@@ -26,7 +26,12 @@ const (
 )
 
 // Period is a length of time in one calendar unit, such as 90 days, 6 months,
-// 10 years or 5 working days. The zero Period means "not set".
+// 10 years or 5 working days.
+//
+// The zero Period (N 0 and no Unit) means "not set". A retention rule's
+// duration may also be of zero length, written 0d or immediately: that is
+// N 0 with a Unit (always Days once parsed), so IsZero stays false and
+// Immediate reports it. Everywhere else the loader refuses a zero length.
 type Period struct {
 	N    int
 	Unit Unit
@@ -35,18 +40,31 @@ type Period struct {
 // IsZero reports whether the period is unset.
 func (p Period) IsZero() bool { return p.N == 0 && p.Unit == "" }
 
-// String gives the canonical short form, e.g. "90d", "6mo", "5wd".
+// Immediate reports whether the period is set and of zero length (0d,
+// immediately): the time is up at the moment its event happens.
+func (p Period) Immediate() bool { return p.N == 0 && p.Unit != "" }
+
+// String gives the canonical short form, e.g. "90d", "6mo", "5wd"; a zero
+// length is "0d" whatever its unit, so that all spellings of it hash alike.
 func (p Period) String() string {
 	if p.IsZero() {
 		return ""
 	}
+	if p.Immediate() {
+		return "0d"
+	}
 	return strconv.Itoa(p.N) + string(p.Unit)
 }
 
-// Human gives the period in words for notices, e.g. "6 months".
+// Human gives the period in words for notices, e.g. "6 months". A zero
+// length is "0 days"; notices say "immediately" for it where the sentence
+// allows (see Immediate).
 func (p Period) Human() string {
 	if p.IsZero() {
 		return ""
+	}
+	if p.Immediate() {
+		return "0 days"
 	}
 	var one, many string
 	switch p.Unit {
@@ -71,7 +89,7 @@ func (p Period) Human() string {
 // last day of a shorter month (31 January + 1 month = 28/29 February), the
 // rule used for GDPR deadlines. Working days are counted Monday to Friday
 // only; holiday calendars live in the clock package, which should be used for
-// statutory deadlines.
+// statutory deadlines. A zero length gives t itself.
 func (p Period) AddTo(t time.Time) time.Time {
 	switch p.Unit {
 	case Days:
@@ -132,71 +150,120 @@ var unitWords = map[string]Unit{
 	"y": Years, "year": Years, "years": Years,
 }
 
-// ParsePeriod reads a period such as "90d", "90 days", "6mo", "6 months",
-// "10y", "5wd", "5 working days", "2w" or an ISO 8601 duration with a single
-// date component ("P90D", "P6M", "P10Y", "P2W").
-func ParsePeriod(s string) (Period, error) {
-	in := strings.TrimSpace(s)
-	if in == "" {
-		return Period{}, fmt.Errorf("empty period: use a number and a unit, e.g. 90d, 6mo, 10y or 5wd")
-	}
-	if len(in) > 64 {
-		return Period{}, fmt.Errorf("period %.20q… is too long", in)
-	}
-	if in[0] == 'P' || in[0] == 'p' {
-		return parseISOPeriod(in)
-	}
+// immediatelyWord is the word for a zero-length period.
+const immediatelyWord = "immediately"
+
+// maxPeriodN is the largest number a period (or a cookie's hours or
+// minutes) may have; maxPeriodLen the most characters one may take,
+// without the white space around it.
+const (
+	maxPeriodN   = 10000
+	maxPeriodLen = 64
+)
+
+// ParsePeriod reads a positive period such as "90d", "90 days", "6mo",
+// "6 months", "10y", "5wd", "5 working days", "2w" or an ISO 8601 duration
+// with a single date component ("P90D", "P6M", "P10Y", "P2W"). A zero
+// length is refused; ParsePeriodOrZero accepts it.
+func ParsePeriod(s string) (Period, error) { return parsePeriod(s, false) }
+
+// ParsePeriodOrZero reads what ParsePeriod reads and also a zero length:
+// 0 with any unit (0d, 0 days, P0D) or the word immediately, all returned
+// as Period{N: 0, Unit: Days}. In a policy only a retention rule's duration
+// may be zero; the loader refuses it elsewhere.
+func ParsePeriodOrZero(s string) (Period, error) { return parsePeriod(s, true) }
+
+// splitPeriod separates the number and the unit of a period written as
+// "90d" or "90 days": raw is the unit as written, word the same lower-cased
+// with single spaces, for looking it up.
+func splitPeriod(in string) (n int, word, raw string, err error) {
 	i := 0
 	for i < len(in) && in[i] >= '0' && in[i] <= '9' {
 		i++
 	}
 	if i == 0 {
-		return Period{}, fmt.Errorf("period %q must start with a number, e.g. 90d, 6mo, 10y or 5wd", in)
+		return 0, "", "", fmt.Errorf("period %q must start with a number, e.g. 90d, 6mo, 10y or 5wd", in)
 	}
-	n, err := strconv.Atoi(in[:i])
-	if err != nil || n > 10000 {
-		return Period{}, fmt.Errorf("period %q: number out of range (max 10000)", in)
+	n, err = strconv.Atoi(in[:i])
+	if err != nil || n > maxPeriodN {
+		return 0, "", "", fmt.Errorf("period %q: number out of range (max %d)", in, maxPeriodN)
 	}
-	if n == 0 {
+	raw = strings.TrimSpace(in[i:])
+	return n, strings.ToLower(strings.Join(strings.Fields(raw), " ")), raw, nil
+}
+
+func parsePeriod(s string, zeroOK bool) (Period, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return Period{}, fmt.Errorf("empty period: use a number and a unit, e.g. 90d, 6mo, 10y or 5wd")
+	}
+	if len(in) > maxPeriodLen {
+		return Period{}, fmt.Errorf("period %.20q… is too long", in)
+	}
+	if strings.EqualFold(in, immediatelyWord) {
+		if !zeroOK {
+			return Period{}, fmt.Errorf("period %q has no length; a period here must be longer than zero", in)
+		}
+		return Period{Unit: Days}, nil
+	}
+	if in[0] == 'P' || in[0] == 'p' {
+		return parseISOPeriod(in, zeroOK)
+	}
+	n, word, raw, err := splitPeriod(in)
+	if err != nil {
+		return Period{}, err
+	}
+	if n == 0 && !zeroOK {
 		return Period{}, fmt.Errorf("period %q must be longer than zero", in)
 	}
-	word := strings.ToLower(strings.Join(strings.Fields(in[i:]), " "))
 	if word == "" {
 		return Period{}, fmt.Errorf("period %q needs a unit: write %dd (days), %dwd (working days), %dw (weeks), %dmo (months) or %dy (years)", in, n, n, n, n, n)
 	}
 	u, ok := unitWords[word]
 	if !ok {
-		return Period{}, fmt.Errorf("period %q has an unknown unit %q: use d (days), wd (working days), w (weeks), mo (months) or y (years)", in, strings.TrimSpace(in[i:]))
+		return Period{}, fmt.Errorf("period %q has an unknown unit %q: use d (days), wd (working days), w (weeks), mo (months) or y (years)", in, raw)
+	}
+	if n == 0 {
+		return Period{Unit: Days}, nil
 	}
 	return Period{N: n, Unit: u}, nil
 }
 
-func parseISOPeriod(in string) (Period, error) {
+func parseISOPeriod(in string, zeroOK bool) (Period, error) {
 	body := strings.ToUpper(in[1:])
 	if len(body) < 2 {
 		return Period{}, fmt.Errorf("ISO 8601 period %q needs a number and a unit, e.g. P90D", in)
 	}
 	digits := body[:len(body)-1]
 	n, err := strconv.Atoi(digits)
-	if err != nil || strings.TrimLeft(digits, "0123456789") != "" || n <= 0 || n > 10000 {
+	if err != nil || strings.TrimLeft(digits, "0123456789") != "" || n < 0 || (n == 0 && !zeroOK) || n > maxPeriodN {
 		return Period{}, fmt.Errorf("ISO 8601 period %q: only a single positive component such as P90D, P2W, P6M or P10Y is supported", in)
 	}
+	var u Unit
 	switch body[len(body)-1] {
 	case 'D':
-		return Period{N: n, Unit: Days}, nil
+		u = Days
 	case 'W':
-		return Period{N: n, Unit: Weeks}, nil
+		u = Weeks
 	case 'M':
-		return Period{N: n, Unit: Months}, nil
+		u = Months
 	case 'Y':
-		return Period{N: n, Unit: Years}, nil
+		u = Years
+	default:
+		return Period{}, fmt.Errorf("ISO 8601 period %q: unit must be D, W, M or Y", in)
 	}
-	return Period{}, fmt.Errorf("ISO 8601 period %q: unit must be D, W, M or Y", in)
+	if n == 0 {
+		return Period{Unit: Days}, nil
+	}
+	return Period{N: n, Unit: u}, nil
 }
 
-// UnmarshalText lets YAML and JSON carry periods as strings.
+// UnmarshalText lets YAML and JSON carry periods as strings. It accepts
+// every value a Period can hold, including the zero length (0d,
+// immediately), so that MarshalText round-trips; the loader refuses a zero
+// length where it is not allowed, naming the key.
 func (p *Period) UnmarshalText(b []byte) error {
-	v, err := ParsePeriod(string(b))
+	v, err := ParsePeriodOrZero(string(b))
 	if err != nil {
 		return err
 	}
@@ -207,47 +274,129 @@ func (p *Period) UnmarshalText(b []byte) error {
 // MarshalText writes the canonical short form.
 func (p Period) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-// CookieDuration is either a session cookie or a fixed lifetime.
+// CookieDuration is how long a cookie lives: a session cookie, a calendar
+// period (13mo, 2y) or a clock time shorter or more exact than days can
+// say (30min, 1h, 24h). Exactly one of the three is set.
+//
+// Clock times are kept apart from Period on purpose: a Period is a
+// calendar quantity that retention, backups, consent and statutory
+// deadlines count in, and none of those may be hours or minutes. Only a
+// browser's lifetime for a cookie is measured on the clock.
 type CookieDuration struct {
 	Session bool
 	Period  Period
+	// Minutes is a clock lifetime in minutes (30min is 30, 1h is 60, 24h
+	// is 1440); 0 when Session or Period is used.
+	Minutes int
 }
 
-// String gives "session" or the period's short form.
+// shortUnits are the clock units a cookie duration may use, in minutes.
+var shortUnits = map[string]int{
+	"min": 1, "mins": 1, "minute": 1, "minutes": 1,
+	"h": 60, "hr": 60, "hrs": 60, "hour": 60, "hours": 60,
+}
+
+// String gives "session", the period's short form, or the clock time as
+// whole hours ("24h") or minutes ("90min").
 func (c CookieDuration) String() string {
-	if c.Session {
+	switch {
+	case c.Session:
 		return "session"
+	case c.Minutes > 0 && c.Minutes%60 == 0:
+		return strconv.Itoa(c.Minutes/60) + "h"
+	case c.Minutes > 0:
+		return strconv.Itoa(c.Minutes) + "min"
 	}
 	return c.Period.String()
 }
 
 // Human gives the duration in words for the cookie table.
 func (c CookieDuration) Human() string {
-	if c.Session {
+	switch {
+	case c.Session:
 		return "until the browser is closed"
+	case c.Minutes > 0:
+		n, one, many := c.Minutes, "minute", "minutes"
+		if n%60 == 0 {
+			n, one, many = n/60, "hour", "hours"
+		}
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
 	}
 	return c.Period.Human()
 }
 
 // IsZero reports whether the duration is unset.
-func (c CookieDuration) IsZero() bool { return !c.Session && c.Period.IsZero() }
+func (c CookieDuration) IsZero() bool { return !c.Session && c.Period.IsZero() && c.Minutes == 0 }
 
-// UnmarshalText accepts "session" or a period.
-func (c *CookieDuration) UnmarshalText(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if strings.EqualFold(s, "session") {
-		*c = CookieDuration{Session: true}
-		return nil
+// Expires gives when a cookie set at t expires, or false for a session
+// cookie (it lives until the browser is closed) and an unset duration.
+func (c CookieDuration) Expires(t time.Time) (time.Time, bool) {
+	switch {
+	case c.Session || c.IsZero():
+		return time.Time{}, false
+	case c.Minutes > 0:
+		return t.Add(time.Duration(c.Minutes) * time.Minute), true
 	}
-	p, err := ParsePeriod(s)
+	return c.Period.AddTo(t), true
+}
+
+// ParseCookieDuration reads "session", a positive period (13mo, 2y, 90
+// days, P1Y) or a clock time in hours or minutes (30min, 1h, 24 hours). A
+// bare m is refused as ambiguous (minutes or months); zero is refused.
+func ParseCookieDuration(s string) (CookieDuration, error) {
+	in := strings.TrimSpace(s)
+	if strings.EqualFold(in, "session") {
+		return CookieDuration{Session: true}, nil
+	}
+	if len(in) > maxPeriodLen {
+		return CookieDuration{}, fmt.Errorf("cookie duration %.20q… is too long", in)
+	}
+	if in != "" && in[0] >= '0' && in[0] <= '9' {
+		n, word, raw, err := splitPeriod(in)
+		if err != nil {
+			return CookieDuration{}, fmt.Errorf("cookie duration: %w (or use session)", err)
+		}
+		if m, ok := shortUnits[word]; ok {
+			if n == 0 {
+				return CookieDuration{}, fmt.Errorf("cookie duration %q is zero: a cookie must live for some time; use session for one deleted when the browser closes", in)
+			}
+			return CookieDuration{Minutes: n * m}, nil
+		}
+		switch {
+		case word == "m":
+			return CookieDuration{}, fmt.Errorf("cookie duration %q is ambiguous: write %dmin for minutes or %dmo for months", in, n, n)
+		case word == "":
+			return CookieDuration{}, fmt.Errorf("cookie duration %q needs a unit: write %dmin (minutes), %dh (hours), %dd (days), %dmo (months) or %dy (years), or use session", in, n, n, n, n, n)
+		case unitWords[word] == "":
+			return CookieDuration{}, fmt.Errorf("cookie duration %q has an unknown unit %q: use min (minutes), h (hours), d (days), w (weeks), mo (months) or y (years), or use session", in, raw)
+		case n == 0:
+			return CookieDuration{}, fmt.Errorf("cookie duration %q is zero: a cookie must live for some time; use session for one deleted when the browser closes", in)
+		}
+	}
+	if strings.EqualFold(in, immediatelyWord) {
+		return CookieDuration{}, fmt.Errorf("cookie duration %q has no length: a cookie must live for some time; use session for one deleted when the browser closes", in)
+	}
+	p, err := ParsePeriod(in)
 	if err != nil {
-		return fmt.Errorf("cookie duration: %w (or use session)", err)
+		return CookieDuration{}, fmt.Errorf("cookie duration: %w (or use session)", err)
 	}
-	*c = CookieDuration{Period: p}
+	return CookieDuration{Period: p}, nil
+}
+
+// UnmarshalText accepts what ParseCookieDuration accepts.
+func (c *CookieDuration) UnmarshalText(b []byte) error {
+	v, err := ParseCookieDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
 	return nil
 }
 
-// MarshalText writes "session" or the period.
+// MarshalText writes "session", the period or the clock time.
 func (c CookieDuration) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // Date is a calendar date without time, written YYYY-MM-DD.

@@ -289,11 +289,17 @@ func ReferenceMarkdown() []byte {
 	w("| days | `d` | `day`, `days` | `90d`, `90 days` |\n")
 	w("| working days (Monday to Friday, excluding public holidays of the jurisdiction) | `wd` | `working day(s)`, `business day(s)`, `bd` | `5wd` |\n")
 	w("| weeks | `w` | `week`, `weeks` | `2w` |\n")
-	w("| calendar months | `mo` | `m`, `month`, `months` | `6mo` |\n")
+	w("| calendar months | `mo` | `m` (not in a cookie duration), `month`, `months` | `6mo` |\n")
 	w("| calendar years | `y` | `year`, `years` | `10y` |\n\n")
 	w("The number is from 1 to 10000. An ISO 8601 duration with one component is accepted too: `P90D`, `P2W`, `P6M`, `P10Y`. ")
-	w("Months and years are calendar units: one month from 31 January ends on the last day of February, the way the GDPR counts. ")
-	w("A cookie `duration` may also be `session`. ")
+	w("Months and years are calendar units: one month from 31 January ends on the last day of February, the way the GDPR counts.\n\n")
+	w("A retention rule's `duration` may also be zero, written `0d` (any unit, or `P0D`) or `immediately`: the data is deleted or anonymised as soon as the trigger happens, ")
+	w("for example when the account is closed, and the notice says so (\"deleted immediately when you close your account\"). It is stored as `0d`. ")
+	w("Everywhere else (`backup_retention`, `lifetime`, deadlines, cookies) a zero period is refused.\n\n")
+	w("A cookie `duration` may also be `session`, or a clock time in minutes or hours for cookies that live less than a day or an exact number of hours: ")
+	w("`30min` (also `min`, `mins`, `minute`, `minutes`) or `1h`, `24h` (also `hr`, `hrs`, `hour`, `hours`), from 1 to 10000. ")
+	w("Whole hours are stored as hours (`60min` is `1h`). In a cookie duration a bare `m` is refused as ambiguous: write `mo` for months or `min` for minutes. ")
+	w("Only cookies take hours and minutes: retention, backups, consent and deadlines count in calendar days and longer.\n\n")
 	w("Dates (`effective_date`) are written `YYYY-MM-DD`.\n\n")
 
 	w("## Legal bases\n\nEach purpose names one lawful basis of GDPR Art. 6(1):\n\n")
@@ -403,6 +409,8 @@ func countryList(set map[string]bool) string {
 var ruleDocs = []string{
 	"`version` is not 1, the file is empty, larger than 1 MiB, not UTF-8, holds more than one document, or uses anchors, aliases or custom tags.",
 	"a key is unknown, given twice, of the wrong type, or a value is not one of the allowed ones; a required key is missing or empty.",
+	"a period is zero (`0d`, `immediately`) anywhere but a retention rule's `duration`; a cookie `duration` is zero or written with the ambiguous unit `m`.",
+	"a retention rule of zero length also names `kept_by_law` (a law that requires keeping data needs a period).",
 	"two fields or collections share a name, or two purposes, recipients, retention rules, custom categories or cookies share a key or name; a list names the same item twice.",
 	"a field or collection name, or a purpose, recipient or retention rule key, is not lower snake case (`^[a-z][a-z0-9_]{0,62}$`); a category key is not dotted segments of that form.",
 	"a data category, retention rule or recipient that is referred to does not exist (with a suggestion for the nearest one).",
@@ -428,6 +436,7 @@ var warningDocs = []string{
 	"a retention rule is not used.",
 	"`default_retention` is a rule kept by law, so every field without its own rule would survive erasure requests.",
 	"`sale_or_share` is set while the CCPA is not among the jurisdictions.",
+	"`cookie_settings` is set but no cookie needs consent, so there is no choice to change and the notice leaves the text out.",
 	"`transfer` is set for a recipient that is not in a third country.",
 	"a purpose states a `legitimate_interest`, a `legal_obligation` or a `special_category_condition` it does not need.",
 	"`children.minimum_age` is above 16 under the GDPR (the service then excludes older teenagers rather than asking for parental consent), or below 13 under the CCPA alone (COPPA).",

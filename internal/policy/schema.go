@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -72,9 +73,21 @@ var typeDocs = map[reflect.Type]string{
 	reflect.TypeFor[Deadlines]():      "Answer deadlines a tenant promises; they may only be stricter than the law.",
 	reflect.TypeFor[Children]():       "The minimum age and what happens to accounts of younger children.",
 	reflect.TypeFor[Period]():         "A length of time in one unit: 90d, 6mo, 10y, 2w, 5wd (working days), also written out (90 days) or as ISO 8601 (P90D).",
-	reflect.TypeFor[CookieDuration](): "session, or a period such as 13mo.",
+	reflect.TypeFor[CookieDuration](): "session, a period such as 13mo, or a clock time in hours or minutes such as 30min, 1h or 24h (a bare m is refused: write mo or min).",
 	reflect.TypeFor[Date]():           "A calendar date written YYYY-MM-DD.",
 }
+
+// periodOrZeroDoc describes a period that may be of zero length.
+const periodOrZeroDoc = "A period as in Period, or a zero length, 0d (also written immediately): the time is up as soon as the event happens."
+
+// space matches the ASCII white space the parsers trim and split on
+// (strings.TrimSpace, strings.Fields). \s would not do: in Go's regexp it
+// leaves out \v, which ECMA-262 includes.
+const space = `[\t\n\v\f\r ]`
+
+// anchored matches the whole value, allowing the white space around it that
+// the parsers trim.
+func anchored(pattern string) string { return `^` + space + `*` + pattern + space + `*$` }
 
 // caseless writes a regular expression matching word in any letter case,
 // since ECMA-262 patterns (used by editors) have no inline (?i) flag.
@@ -85,7 +98,7 @@ func caseless(word string) string {
 		case r >= 'a' && r <= 'z':
 			b.WriteString("[" + string(r) + string(r-'a'+'A') + "]")
 		case r == ' ':
-			b.WriteString(`\s+`)
+			b.WriteString(space + `+`)
 		default:
 			b.WriteRune(r)
 		}
@@ -93,14 +106,10 @@ func caseless(word string) string {
 	return b.String()
 }
 
-// periodPattern matches exactly what ParsePeriod accepts (without the
-// surrounding ^…$), generated from its unit table.
-func periodPattern() string {
-	words := make([]string, 0, len(unitWords))
-	for w := range unitWords {
-		words = append(words, w)
-	}
-	// Longer words first so that "days" is not matched as "d" + garbage.
+// unitAlternation is a caseless alternation of unit words, longer words
+// first so that "days" is not matched as "d" + garbage.
+func unitAlternation(words []string) string {
+	words = slices.Clone(words)
 	sort.Slice(words, func(i, j int) bool {
 		if len(words[i]) != len(words[j]) {
 			return len(words[i]) > len(words[j])
@@ -110,8 +119,46 @@ func periodPattern() string {
 	for i, w := range words {
 		words[i] = caseless(w)
 	}
-	num := `0*(?:10000|[1-9][0-9]{0,3})`
-	return `(?:` + num + `\s*(?:` + strings.Join(words, "|") + `)|[pP]` + num + `[dDwWmMyY])`
+	return `(?:` + strings.Join(words, "|") + `)`
+}
+
+// periodUnitWords lists the unit words of a period, except those in skip.
+func periodUnitWords(skip ...string) []string {
+	words := make([]string, 0, len(unitWords))
+	for w := range unitWords {
+		if !slices.Contains(skip, w) {
+			words = append(words, w)
+		}
+	}
+	return words
+}
+
+// Numbers of a period, leading zeros allowed: positiveNumber is 1 to
+// 10000, anyNumber 0 to 10000.
+const (
+	positiveNumber = `0*(?:10000|[1-9][0-9]{0,3})`
+	anyNumber      = `0*(?:10000|[0-9]{1,4})`
+)
+
+// periodPattern matches exactly what ParsePeriod accepts (without the
+// surrounding ^…$), generated from its unit table.
+func periodPattern() string {
+	return `(?:` + positiveNumber + space + `*` + unitAlternation(periodUnitWords()) + `|[pP]` + positiveNumber + `[dDwWmMyY])`
+}
+
+// periodOrZeroPattern matches exactly what ParsePeriodOrZero accepts.
+func periodOrZeroPattern() string {
+	return `(?:` + anyNumber + space + `*` + unitAlternation(periodUnitWords()) + `|[pP]` + anyNumber + `[dDwWmMyY]|` + caseless(immediatelyWord) + `)`
+}
+
+// cookieDurationPattern matches exactly what ParseCookieDuration accepts.
+func cookieDurationPattern() string {
+	short := make([]string, 0, len(shortUnits))
+	for w := range shortUnits {
+		short = append(short, w)
+	}
+	words := append(periodUnitWords("m"), short...)
+	return `(?:` + caseless("session") + `|` + positiveNumber + space + `*` + unitAlternation(words) + `|[pP]` + positiveNumber + `[dDwWmMyY])`
 }
 
 // schemaContext collects $defs while walking the types.
@@ -135,11 +182,11 @@ func (c *schemaContext) ref(t reflect.Type) obj {
 func (c *schemaContext) define(t reflect.Type) obj {
 	switch t {
 	case reflect.TypeFor[Period]():
-		return obj{{"type", "string"}, {"description", typeDocs[t]}, {"pattern", `^\s*` + periodPattern() + `\s*$`}, {"examples", []string{"90d", "6mo", "10y", "5wd"}}}
+		return obj{{"type", "string"}, {"description", typeDocs[t]}, {"pattern", anchored(periodPattern())}, {"examples", []string{"90d", "6mo", "10y", "5wd"}}}
 	case reflect.TypeFor[CookieDuration]():
-		return obj{{"type", "string"}, {"description", typeDocs[t]}, {"pattern", `^\s*(?:` + caseless("session") + `|` + periodPattern() + `)\s*$`}, {"examples", []string{"session", "13mo"}}}
+		return obj{{"type", "string"}, {"description", typeDocs[t]}, {"pattern", anchored(cookieDurationPattern())}, {"examples", []string{"session", "13mo", "30min", "24h"}}}
 	case reflect.TypeFor[Date]():
-		return obj{{"type", "string"}, {"description", typeDocs[t]}, {"format", "date"}, {"pattern", `^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$`}, {"examples", []string{"2026-12-01"}}}
+		return obj{{"type", "string"}, {"description", typeDocs[t]}, {"format", "date"}, {"pattern", anchored(`[0-9]{4}-[0-9]{2}-[0-9]{2}`)}, {"examples", []string{"2026-12-01"}}}
 	}
 	si := infoOf(t)
 	props := obj{}
@@ -174,8 +221,25 @@ func exampleValue(t reflect.Type, ex string) any {
 	return ex
 }
 
+// periodOrZeroDef is the schema of a Period field tagged zero:"allowed".
+const periodOrZeroDef = "PeriodOrZero"
+
+// refNamed refers to a definition that has no Go type of its own.
+func (c *schemaContext) refNamed(name string, def func() obj) obj {
+	if _, ok := c.defs[name]; !ok {
+		c.order = append(c.order, name)
+		c.defs[name] = def()
+	}
+	return obj{{"$ref", "#/$defs/" + name}}
+}
+
 func (c *schemaContext) field(owner reflect.Type, f fieldInfo) obj {
 	o := c.valueSchema(f.typ, f.enum, f.required)
+	if f.zeroOK && f.typ == reflect.TypeFor[Period]() {
+		o = c.refNamed(periodOrZeroDef, func() obj {
+			return obj{{"type", "string"}, {"description", periodOrZeroDoc}, {"pattern", anchored(periodOrZeroPattern())}, {"examples", []string{"30d", "6mo", "0d", immediatelyWord}}}
+		})
+	}
 	if owner == reflect.TypeFor[Policy]() && f.name == "version" {
 		o = obj{{"const", FormatVersion}}
 	}

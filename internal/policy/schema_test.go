@@ -121,7 +121,22 @@ func TestSchemaValidatesPolicies(t *testing.T) {
 	sch := compileSchema(t)
 	rich := readFixture(t, "rich.yaml")
 	minimal := readFixture(t, "minimal.yaml")
-	for name, src := range map[string]string{"minimal": minimal, "rich": rich, "example": minimalExample} {
+	cookie := "cookies:\n  - name: c\n    provider: us\n    category: analytics\n    duration: 30min\n    purpose: x\n"
+	valid := map[string]string{
+		"minimal": minimal, "rich": rich, "example": minimalExample,
+		"zero retention":      edit(t, minimal, "    duration: 30d", "    duration: 0d"),
+		"immediate retention": edit(t, minimal, "    duration: 30d", "    duration: immediately"),
+		"new keys":            minimal + cookie + "scope: Our website.\ncookie_settings: Use the link.\n",
+	}
+	// The shipped examples are valid for editors too.
+	for _, name := range []string{"door-entry", "learning-saas"} {
+		b, err := os.ReadFile("../../examples/" + name + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid[name] = string(b)
+	}
+	for name, src := range valid {
 		if err := sch.Validate(yamlToJSON(t, src)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -142,6 +157,10 @@ func TestSchemaValidatesPolicies(t *testing.T) {
 		"wrong version":    {"version: 1", "version: 2"},
 		"empty list":       {"categories: [user.contact.email]", "categories: []"},
 		"bad verification": {"backup_retention: 90d", "backup_retention: 90d\nrights:\n  verification:\n    access: sms"},
+		"zero backup":      {"backup_retention: 90d", "backup_retention: 0d"},
+		"hours in backup":  {"backup_retention: 90d", "backup_retention: 24h"},
+		"ambiguous cookie": {"backup_retention: 90d", "backup_retention: 90d\n" + strings.Replace(cookie, "30min", "30m", 1)},
+		"zero cookie":      {"backup_retention: 90d", "backup_retention: 90d\n" + strings.Replace(cookie, "30min", "0h", 1)},
 	}
 	for name, e := range invalid {
 		if err := sch.Validate(yamlToJSON(t, edit(t, minimal, e...))); err == nil {
@@ -153,7 +172,7 @@ func TestSchemaValidatesPolicies(t *testing.T) {
 // TestPeriodPatternAgreesWithParser keeps the schema's period pattern and
 // ParsePeriod in step.
 func TestPeriodPatternAgreesWithParser(t *testing.T) {
-	re := regexp.MustCompile(`^\s*` + periodPattern() + `\s*$`)
+	re := regexp.MustCompile(anchored(periodPattern()))
 	for _, s := range []string{"90d", "90 d", " 6mo ", "6 Months", "10y", "1 year", "5wd", "5 working days", "5 Business  Days", "2w",
 		"P90D", "p6m", "P10Y", "P2W", "0010d", "10000d", "10001d", "0d", "d", "90", "90 dais", "P", "P0D", "P+5D", "P1H", "1.5y", "-1d", "90dd", "3 bd"} {
 		_, err := ParsePeriod(s)

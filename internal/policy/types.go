@@ -20,6 +20,7 @@ type Policy struct {
 	Language           string          `yaml:"language,omitempty" json:"language,omitempty" doc:"Language of the texts in this policy as a BCP 47 tag. Defaults to en." example:"en"`
 	Mode               Mode            `yaml:"mode" json:"mode" required:"true" enum:"controller,processor" doc:"Whether this tenant is the controller of the data it holds, or a processor acting for its customers (data-subject requests are then routed to the customer to decide)." example:"controller"`
 	Controller         Controller      `yaml:"controller" json:"controller" required:"true" doc:"Who is responsible for the processing and how to reach them."`
+	Scope              string          `yaml:"scope,omitempty" json:"scope,omitempty" doc:"What this notice covers (websites, apps, services, events), in plain words; shown under 'Who we are' instead of the general sentence about our website, services and communications." example:"This notice covers our website example.com, the Brightfjord web app and our events."`
 	Jurisdictions      []Jurisdiction  `yaml:"jurisdictions" json:"jurisdictions" required:"true" enum:"gdpr,uk_gdpr,ccpa" doc:"Privacy laws whose rights and deadlines apply. At least one." example:"[\"gdpr\"]"`
 	Categories         []Category      `yaml:"categories,omitempty" json:"categories,omitempty" doc:"Custom data categories in addition to the built-in fideslang taxonomy (for example skills or performance reviews)."`
 	Fields             []Field         `yaml:"fields" json:"fields" required:"true" doc:"Single-valued personal data held per person (name, email, phone...). Only declared fields can be stored."`
@@ -27,6 +28,7 @@ type Policy struct {
 	Purposes           []Purpose       `yaml:"purposes" json:"purposes" required:"true" doc:"Why personal data is processed. Every read of personal data names one of these."`
 	Recipients         []Recipient     `yaml:"recipients,omitempty" json:"recipients,omitempty" doc:"Processors and third parties that receive personal data."`
 	Cookies            []Cookie        `yaml:"cookies,omitempty" json:"cookies,omitempty" doc:"Cookies and similar trackers set by the website or app."`
+	CookieSettings     string          `yaml:"cookie_settings,omitempty" json:"cookie_settings,omitempty" doc:"How people change or withdraw their cookie choices, in plain words; shown in the cookie section of the notice instead of the general sentence. Used only when some cookies need consent." example:"Use 'Cookie preferences' at the bottom of every page."`
 	Retention          []RetentionRule `yaml:"retention" json:"retention" required:"true" doc:"How long data is kept and what happens when the time is up."`
 	DefaultRetention   string          `yaml:"default_retention,omitempty" json:"default_retention,omitempty" doc:"Key of the retention rule for fields and collections that do not name one." example:"account_closed_30d"`
 	Rights             Rights          `yaml:"rights,omitempty" json:"rights,omitzero" doc:"How data-subject requests are verified, timed and charged."`
@@ -259,7 +261,7 @@ type Cookie struct {
 	Provider  string         `yaml:"provider" json:"provider" required:"true" doc:"Who sets it: first party or the provider's name." example:"Google Ireland Ltd"`
 	Recipient string         `yaml:"recipient,omitempty" json:"recipient,omitempty" doc:"Key of the recipient that receives its data, if any." example:"google_analytics"`
 	Category  CookieCategory `yaml:"category" json:"category" required:"true" enum:"necessary,functional,analytics,advertising" doc:"Banner category. Only necessary cookies are set without consent." example:"analytics"`
-	Duration  CookieDuration `yaml:"duration" json:"duration" required:"true" doc:"How long it lives: session, or a period such as 13mo or 2y." example:"13mo"`
+	Duration  CookieDuration `yaml:"duration" json:"duration" required:"true" doc:"How long it lives: session, a period such as 13mo or 2y, or hours or minutes such as 30min, 1h or 24h." example:"13mo"`
 	Purpose   string         `yaml:"purpose" json:"purpose" required:"true" doc:"What it is used for, in plain words." example:"Distinguishes visitors for usage statistics."`
 	Type      string         `yaml:"type,omitempty" json:"type,omitempty" enum:"cookie,local_storage,session_storage,pixel" doc:"Kind of tracker. Defaults to cookie."`
 }
@@ -283,7 +285,7 @@ const (
 type RetentionRule struct {
 	Key         string           `yaml:"key" json:"key" required:"true" doc:"Rule key, lower snake case." example:"tax_10y"`
 	Description string           `yaml:"description,omitempty" json:"description,omitempty" doc:"The rule in plain words, for the notice." example:"Invoices and payment records are kept for ten years because tax law requires it."`
-	Duration    Period           `yaml:"duration" json:"duration" required:"true" doc:"How long, for example 30d, 6mo, 6y." example:"10y"`
+	Duration    Period           `yaml:"duration" json:"duration" required:"true" zero:"allowed" doc:"How long, for example 30d, 6mo, 6y; 0d (or immediately) when the data is deleted or anonymised as soon as the trigger happens." example:"10y"`
 	Trigger     RetentionTrigger `yaml:"trigger" json:"trigger" required:"true" enum:"collected,last_activity,contract_end,account_closed" doc:"The event the duration is counted from." example:"collected"`
 	Action      RetentionAction  `yaml:"action" json:"action" required:"true" enum:"delete,anonymise" doc:"What happens at expiry: delete, or anonymise so the record can still be counted." example:"delete"`
 	KeptByLaw   string           `yaml:"kept_by_law,omitempty" json:"kept_by_law,omitempty" doc:"The law that requires keeping the data this long, if any. Such data survives an erasure request, restricted to that legal obligation." example:"Norwegian Bookkeeping Act section 13"`

@@ -288,6 +288,9 @@ func (v *validator) checkRetention() {
 		path := at("retention", i)
 		v.checkName(path+".key", "retention rule key", r.Key)
 		seen.add(path+".key", r.Key)
+		if r.Duration.Immediate() && strings.TrimSpace(r.KeptByLaw) != "" {
+			v.errf(path+".kept_by_law", "retention rule %s ends immediately (duration %s) but names a law that requires keeping the data (%s); give the period the law requires, or remove kept_by_law", quote(r.Key), r.Duration, oneLineText(r.KeptByLaw))
+		}
 	}
 	if k := v.p.DefaultRetention; k != "" {
 		if r := v.ix.retention[k]; r == nil {
@@ -571,7 +574,21 @@ func (v *validator) checkCookies() {
 			v.errf(path+".recipient", "no recipient has the key %s%s", quote(c.Recipient), didYouMean(c.Recipient, v.recipientKeys()))
 		}
 	}
+	if strings.TrimSpace(v.p.CookieSettings) != "" {
+		optional := false
+		for _, c := range v.p.Cookies {
+			if c.Category != CookieNecessary {
+				optional = true
+			}
+		}
+		if !optional {
+			v.warnf("cookie_settings", "cookie_settings says how to change cookie choices, but no cookie needs consent (all are necessary, or none is declared), so there is no choice to change and the notice leaves the text out")
+		}
+	}
 }
+
+// oneLineText folds a text onto one line for a message.
+func oneLineText(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // minCalendarDays is the shortest a statutory period can be in calendar
 // days: one month is as short as February.

@@ -97,7 +97,12 @@ func TestValidationRules(t *testing.T) {
 		{"minimum age below 13", rich, []string{"  minimum_age: 16", "  minimum_age: ⟪12"}, `minimum_age 12 is below 13`, false},
 		{"minimum age implausible", rich, []string{"  minimum_age: 16", "  minimum_age: ⟪40"}, `minimum_age 40 is not a plausible minimum age`, false},
 
+		// zero-length retention
+		{"zero retention kept by law", rich, []string{"    duration: 5y\n    trigger: collected\n    action: delete\n    kept_by_law: Norwegian", "    duration: 0d\n    trigger: collected\n    action: delete\n    kept_by_law: ⟪Norwegian"}, `retention rule "tax_5y" ends immediately (duration 0d) but names a law that requires keeping the data (Norwegian Bookkeeping Act section 13); give the period the law requires, or remove kept_by_law`, false},
+
 		// warnings
+		{"cookie settings without choices", minimal, []string{"backup_retention: 90d", "backup_retention: 90d\ncookies:\n  - name: s\n    provider: us\n    category: necessary\n    duration: session\n    purpose: x\ncookie_settings: ⟪Use the link at the bottom."}, `cookie_settings says how to change cookie choices, but no cookie needs consent`, true},
+		{"cookie settings without cookies", minimal, []string{"backup_retention: 90d", "backup_retention: 90d\ncookie_settings: ⟪Use the link at the bottom."}, `there is no choice to change and the notice leaves the text out`, true},
 		{"unused field category", rich, []string{"  - name: date_of_birth\n", "  - name: shoe_size\n    category: ⟪user.demographic.profile\n  - name: date_of_birth\n"}, `no purpose uses field "shoe_size" (category user.demographic.profile)`, true},
 		{"unused recipient", rich, []string{"[cloudhost, tax_authority]", "[cloudhost]", "  - key: tax_authority", "  - key: ⟪tax_authority"}, `no purpose names recipient "tax_authority"`, true},
 		{"recipient category no purpose uses", rich, []string{"    categories: [user.name, user.contact.address, user.contact.phone_number]", "    categories: [user.name, user.contact.address, user.contact.phone_number, ⟪user.financial]"}, `recipient "courier" receives user.financial, but no purpose that names it uses that category`, true},
@@ -155,6 +160,12 @@ func TestAcceptedVariants(t *testing.T) {
 		{"EU controller in an outermost region", minimal, []string{"  country: \"NO\"\n  email", "  country: RE\n  email"}},
 		{"kept by law with anonymise", rich, []string{"    action: delete\n    kept_by_law:", "    action: anonymise\n    kept_by_law:"}},
 		{"several email identities", rich, []string{"  - name: phone\n    category: user.contact.phone_number\n    identity: phone", "  - name: work_email\n    category: user.contact.email\n    identity: email"}},
+		{"zero retention", minimal, []string{"    duration: 30d", "    duration: 0d"}},
+		{"immediate retention", minimal, []string{"    duration: 30d", "    duration: Immediately"}},
+		{"zero retention in ISO 8601", minimal, []string{"    duration: 30d", "    duration: P0D"}},
+		{"zero retention anonymised", rich, []string{"    duration: 2y\n    trigger: last_activity\n    action: delete", "    duration: 0 days\n    trigger: last_activity\n    action: anonymise"}},
+		{"short cookies", rich, []string{"    duration: 90 days\n", "    duration: 30min\n", "  - name: consent\n    provider: first party\n    category: necessary\n    duration: 13mo", "  - name: consent\n    provider: first party\n    category: necessary\n    duration: 24 hours"}},
+		{"scope and cookie settings", rich, []string{"language: en", "language: en\nscope: |\n  This notice covers our website and our shops.\n\n  It does not cover our partners.\ncookie_settings: Use Cookie preferences at the bottom of every page."}},
 		{"null optional values", minimal, []string{"default_retention: account_closed_30d", "default_retention: account_closed_30d\nrights:\nchildren: ~\nsecurity:"}},
 	}
 	for _, c := range cases {

@@ -58,6 +58,9 @@ type Tx interface {
 	PolicyTx
 	APIKeyTx
 	JobTx
+	VaultTx
+	AuditTx
+	ControlsTx
 	// OnCommit registers fn to run after the transaction has committed
 	// (never if it rolls back), for in-memory caches that must not see
 	// uncommitted state. Hooks run on the caller's goroutine before Read or

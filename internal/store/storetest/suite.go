@@ -46,6 +46,9 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Concurrent64", testConcurrent64},
 		{"Close", testClose},
 	}
+	for _, area := range areaSuites {
+		tests = append(tests, area...)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -53,6 +56,17 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		})
 	}
 }
+
+// areaCase is one conformance test of an area of the contract.
+type areaCase = struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}
+
+// areaSuites collects the conformance tests of later areas (vault, audit,
+// controls...), each registered from its own file's init, so areas can grow
+// without touching this list.
+var areaSuites [][]areaCase
 
 // ctx returns a context that ends well before the test binary's timeout, so
 // a deadlock fails one test with a message instead of hanging the run.

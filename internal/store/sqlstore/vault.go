@@ -1,0 +1,491 @@
+package sqlstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/trustee-privacy/trustee/internal/store"
+)
+
+const subjectCols = `tenant_id, id, state, anonymous, age_status, created_at, updated_at, last_activity_at, contract_end_at, account_closed_at, erased_at`
+
+func subjectArgs(s store.Subject) []any {
+	anon := 0
+	if s.Anonymous {
+		anon = 1
+	}
+	return []any{s.TenantID, s.ID, s.State, anon, s.AgeStatus, micros(s.CreatedAt), micros(s.UpdatedAt),
+		micros(s.LastActivityAt), nullMicros(s.ContractEndAt), nullMicros(s.AccountClosedAt), nullMicros(s.ErasedAt)}
+}
+
+type subjectRow struct {
+	s                        store.Subject
+	anon                     int
+	created, updated, active int64
+	contract, closed, erased *int64
+}
+
+func (r *subjectRow) dest() []any {
+	return []any{&r.s.TenantID, &r.s.ID, &r.s.State, &r.anon, &r.s.AgeStatus, &r.created, &r.updated, &r.active, &r.contract, &r.closed, &r.erased}
+}
+
+func (r *subjectRow) subject() store.Subject {
+	s := r.s
+	s.Anonymous = r.anon != 0
+	s.CreatedAt, s.UpdatedAt, s.LastActivityAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.active)
+	s.ContractEndAt, s.AccountClosedAt, s.ErasedAt = fromNullMicros(r.contract), fromNullMicros(r.closed), fromNullMicros(r.erased)
+	return s
+}
+
+func checkSubject(op string, s store.Subject) error {
+	if err := checkID(op, "tenant id", s.TenantID); err != nil {
+		return err
+	}
+	if err := checkID(op, "subject id", s.ID); err != nil {
+		return err
+	}
+	if s.State != store.SubjectActive && s.State != store.SubjectErased {
+		return invalid(op, "state must be active or erased")
+	}
+	switch s.AgeStatus {
+	case "", "minor", "minor_consented":
+	default:
+		return invalid(op, "age status must be empty, minor or minor_consented")
+	}
+	return nil
+}
+
+func (t *dataTx) CreateSubject(s store.Subject, ids []store.Identity, fields []store.FieldValue) error {
+	const op = "create subject"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	if err := checkSubject(op, s); err != nil {
+		return err
+	}
+	now := time.Now()
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = now
+	}
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = s.CreatedAt
+	}
+	if s.LastActivityAt.IsZero() {
+		s.LastActivityAt = s.CreatedAt
+	}
+	if err := t.tenantExists(op, s.TenantID); err != nil {
+		return err
+	}
+	n, err := t.c.ExecAffected(op, `INSERT INTO subjects (`+subjectCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, subjectArgs(s)...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &Error{Op: op, Kind: store.ErrConflict, Detail: "subject id taken"}
+	}
+	for i, id := range ids {
+		id.TenantID, id.SubjectID = s.TenantID, s.ID
+		if id.CreatedAt.IsZero() {
+			id.CreatedAt = s.CreatedAt
+		}
+		if err := t.insertIdentity(op, id); err != nil {
+			// Leave nothing behind even if the caller ignores the error.
+			for _, done := range ids[:i] {
+				_, _ = t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND kind = ? AND blind = ?`, s.TenantID, done.Kind, done.Blind)
+			}
+			_, _ = t.c.Exec(op, `DELETE FROM subjects WHERE tenant_id = ? AND id = ?`, s.TenantID, s.ID)
+			return err
+		}
+	}
+	for i := range fields {
+		fields[i].TenantID, fields[i].SubjectID = s.TenantID, s.ID
+		if fields[i].CollectedAt.IsZero() {
+			fields[i].CollectedAt = s.CreatedAt
+		}
+		if fields[i].UpdatedAt.IsZero() {
+			fields[i].UpdatedAt = fields[i].CollectedAt
+		}
+	}
+	return t.insertFields(op, fields, false)
+}
+
+// insertIdentity adds one identity, returning *IdentityConflict when the
+// blind index is held by any subject. The check does not raise an SQL error,
+// so a PostgreSQL transaction stays usable.
+func (t *dataTx) insertIdentity(op string, id store.Identity) error {
+	if err := checkIdentity(op, id); err != nil {
+		return err
+	}
+	n, err := t.c.ExecAffected(op, `INSERT INTO identities (tenant_id, kind, blind, subject_id, field, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		id.TenantID, id.Kind, id.Blind, id.SubjectID, id.Field, micros(id.CreatedAt))
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	var holder, field string
+	err = t.c.QueryRow(op, `SELECT subject_id, field FROM identities WHERE tenant_id = ? AND kind = ? AND blind = ?`,
+		[]any{id.TenantID, id.Kind, id.Blind}, &holder, &field)
+	if isNotFound(err) {
+		// The same subject already uses this field for another identity.
+		return &Error{Op: op, Kind: store.ErrConflict, Detail: "field already has an identity"}
+	}
+	if err != nil {
+		return err
+	}
+	return &Error{Op: op, Kind: store.ErrConflict, Detail: "identity taken",
+		Err: &store.IdentityConflict{Kind: id.Kind, Field: field, SubjectID: holder}}
+}
+
+func checkIdentity(op string, id store.Identity) error {
+	if err := checkID(op, "identity kind", id.Kind); err != nil {
+		return err
+	}
+	if len(id.Blind) == 0 || len(id.Blind) > 64 {
+		return invalid(op, "blind index must be 1 to 64 bytes")
+	}
+	return checkID(op, "identity field", id.Field)
+}
+
+func (t *dataTx) insertFields(op string, fields []store.FieldValue, replace bool) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO field_values (tenant_id, subject_id, field, ciphertext, source, collected_at, updated_at) VALUES `)
+	args := make([]any, 0, 7*len(fields))
+	for i, f := range fields {
+		if err := checkID(op, "field", f.Field); err != nil {
+			return err
+		}
+		if len(f.Ciphertext) == 0 {
+			return invalid(op, "ciphertext is empty")
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, f.TenantID, f.SubjectID, f.Field, f.Ciphertext, f.Source, micros(f.CollectedAt), micros(f.UpdatedAt))
+	}
+	if replace {
+		b.WriteString(` ON CONFLICT (tenant_id, subject_id, field) DO UPDATE SET ciphertext = excluded.ciphertext,
+			source = excluded.source, collected_at = excluded.collected_at, updated_at = excluded.updated_at`)
+	}
+	_, err := t.c.Exec(op, b.String(), args...)
+	return err
+}
+
+func (t *dataTx) GetSubject(tenantID, id string) (store.Subject, error) {
+	const op = "get subject"
+	var r subjectRow
+	if err := t.c.QueryRow(op, `SELECT `+subjectCols+` FROM subjects WHERE tenant_id = ? AND id = ?`, []any{tenantID, id}, r.dest()...); err != nil {
+		return store.Subject{}, err
+	}
+	return r.subject(), nil
+}
+
+func (t *dataTx) UpdateSubject(s store.Subject) error {
+	const op = "update subject"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	if err := checkSubject(op, s); err != nil {
+		return err
+	}
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = time.Now()
+	}
+	n, err := t.c.ExecAffected(op, `UPDATE subjects SET state = ?, age_status = ?, updated_at = ?, last_activity_at = ?,
+		contract_end_at = ?, account_closed_at = ?, erased_at = ? WHERE tenant_id = ? AND id = ?`,
+		s.State, s.AgeStatus, micros(s.UpdatedAt), micros(s.LastActivityAt), nullMicros(s.ContractEndAt),
+		nullMicros(s.AccountClosedAt), nullMicros(s.ErasedAt), s.TenantID, s.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &Error{Op: op, Kind: store.ErrNotFound, Detail: "no such subject"}
+	}
+	return nil
+}
+
+func (t *dataTx) TouchSubject(tenantID, id string, at time.Time, activity bool) error {
+	const op = "touch subject"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	q := `UPDATE subjects SET updated_at = ? WHERE tenant_id = ? AND id = ?`
+	args := []any{micros(at), tenantID, id}
+	if activity {
+		q = `UPDATE subjects SET updated_at = ?, last_activity_at = ? WHERE tenant_id = ? AND id = ?`
+		args = []any{micros(at), micros(at), tenantID, id}
+	}
+	n, err := t.c.ExecAffected(op, q, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &Error{Op: op, Kind: store.ErrNotFound, Detail: "no such subject"}
+	}
+	return nil
+}
+
+func (t *dataTx) FindIdentity(tenantID, kind string, blind []byte) (string, error) {
+	const op = "find identity"
+	var id string
+	err := t.c.QueryRow(op, `SELECT subject_id FROM identities WHERE tenant_id = ? AND kind = ? AND blind = ?`,
+		[]any{tenantID, kind, blind}, &id)
+	return id, err
+}
+
+func (t *dataTx) ListIdentities(tenantID, subjectID string) ([]store.Identity, error) {
+	const op = "list identities"
+	rows, err := t.c.Query(op, `SELECT kind, blind, field, created_at FROM identities WHERE tenant_id = ? AND subject_id = ? ORDER BY field`, tenantID, subjectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Identity
+	for rows.Next() {
+		id := store.Identity{TenantID: tenantID, SubjectID: subjectID}
+		var created int64
+		if err := rows.Scan(&id.Kind, &id.Blind, &id.Field, &created); err != nil {
+			return nil, t.c.Wrap(op, err)
+		}
+		id.CreatedAt = fromMicros(created)
+		out = append(out, id)
+	}
+	return out, t.c.Wrap(op, rows.Err())
+}
+
+func (t *dataTx) SetIdentity(id store.Identity) error {
+	const op = "set identity"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	if err := checkIdentity(op, id); err != nil {
+		return err
+	}
+	if id.CreatedAt.IsZero() {
+		id.CreatedAt = time.Now()
+	}
+	var holder string
+	err := t.c.QueryRow(op, `SELECT subject_id FROM identities WHERE tenant_id = ? AND kind = ? AND blind = ?`,
+		[]any{id.TenantID, id.Kind, id.Blind}, &holder)
+	switch {
+	case err == nil && holder == id.SubjectID:
+		// Already this subject's; make sure it is attributed to this field.
+		_, err = t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND subject_id = ? AND field = ? AND NOT (kind = ? AND blind = ?)`,
+			id.TenantID, id.SubjectID, id.Field, id.Kind, id.Blind)
+		if err != nil {
+			return err
+		}
+		_, err = t.c.Exec(op, `UPDATE identities SET field = ? WHERE tenant_id = ? AND kind = ? AND blind = ?`, id.Field, id.TenantID, id.Kind, id.Blind)
+		return err
+	case err == nil:
+		return &Error{Op: op, Kind: store.ErrConflict, Detail: "identity taken",
+			Err: &store.IdentityConflict{Kind: id.Kind, Field: id.Field, SubjectID: holder}}
+	case !isNotFound(err):
+		return err
+	}
+	if _, err := t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND subject_id = ? AND field = ?`, id.TenantID, id.SubjectID, id.Field); err != nil {
+		return err
+	}
+	return t.insertIdentity(op, id)
+}
+
+func (t *dataTx) DeleteIdentity(tenantID, subjectID, field string) error {
+	const op = "delete identity"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	_, err := t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND subject_id = ? AND field = ?`, tenantID, subjectID, field)
+	return err
+}
+
+func (t *dataTx) GetFields(tenantID, subjectID string) ([]store.FieldValue, error) {
+	const op = "get fields"
+	rows, err := t.c.Query(op, `SELECT field, ciphertext, source, collected_at, updated_at FROM field_values
+		WHERE tenant_id = ? AND subject_id = ? ORDER BY field`, tenantID, subjectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.FieldValue
+	for rows.Next() {
+		f := store.FieldValue{TenantID: tenantID, SubjectID: subjectID}
+		var collected, updated int64
+		if err := rows.Scan(&f.Field, &f.Ciphertext, &f.Source, &collected, &updated); err != nil {
+			return nil, t.c.Wrap(op, err)
+		}
+		f.CollectedAt, f.UpdatedAt = fromMicros(collected), fromMicros(updated)
+		out = append(out, f)
+	}
+	return out, t.c.Wrap(op, rows.Err())
+}
+
+func (t *dataTx) PutFields(fields []store.FieldValue) error {
+	const op = "put fields"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	now := time.Now()
+	for i := range fields {
+		if err := checkID(op, "tenant id", fields[i].TenantID); err != nil {
+			return err
+		}
+		if err := checkID(op, "subject id", fields[i].SubjectID); err != nil {
+			return err
+		}
+		if fields[i].UpdatedAt.IsZero() {
+			fields[i].UpdatedAt = now
+		}
+		if fields[i].CollectedAt.IsZero() {
+			fields[i].CollectedAt = fields[i].UpdatedAt
+		}
+	}
+	return t.insertFields(op, fields, true)
+}
+
+func (t *dataTx) DeleteField(tenantID, subjectID, field string) error {
+	const op = "delete field"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	n, err := t.c.ExecAffected(op, `DELETE FROM field_values WHERE tenant_id = ? AND subject_id = ? AND field = ?`, tenantID, subjectID, field)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &Error{Op: op, Kind: store.ErrNotFound, Detail: "field not set"}
+	}
+	return nil
+}
+
+func (t *dataTx) AppendRecord(r store.Record) error {
+	const op = "append record"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, v string }{{"tenant id", r.TenantID}, {"subject id", r.SubjectID}, {"collection", r.Collection}, {"record id", r.ID}} {
+		if err := checkID(op, f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if len(r.Ciphertext) == 0 {
+		return invalid(op, "ciphertext is empty")
+	}
+	if r.CollectedAt.IsZero() {
+		r.CollectedAt = time.Now()
+	}
+	n, err := t.c.ExecAffected(op, `INSERT INTO records (tenant_id, subject_id, collection, id, ciphertext, source, collected_at)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ? AND id = ?)
+		ON CONFLICT DO NOTHING`,
+		r.TenantID, r.SubjectID, r.Collection, r.ID, r.Ciphertext, r.Source, micros(r.CollectedAt), r.TenantID, r.SubjectID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := t.GetSubject(r.TenantID, r.SubjectID); err != nil {
+			return err
+		}
+		return &Error{Op: op, Kind: store.ErrConflict, Detail: "record id taken"}
+	}
+	return nil
+}
+
+func (t *dataTx) ListRecords(tenantID, subjectID, collection, after string, limit int) ([]store.Record, error) {
+	const op = "list records"
+	if limit <= 0 || limit > 1000 {
+		return nil, invalid(op, "limit must be 1 to 1000")
+	}
+	rows, err := t.c.Query(op, `SELECT id, ciphertext, source, collected_at FROM records
+		WHERE tenant_id = ? AND subject_id = ? AND collection = ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, subjectID, collection, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Record
+	for rows.Next() {
+		r := store.Record{TenantID: tenantID, SubjectID: subjectID, Collection: collection}
+		var collected int64
+		if err := rows.Scan(&r.ID, &r.Ciphertext, &r.Source, &collected); err != nil {
+			return nil, t.c.Wrap(op, err)
+		}
+		r.CollectedAt = fromMicros(collected)
+		out = append(out, r)
+	}
+	return out, t.c.Wrap(op, rows.Err())
+}
+
+func (t *dataTx) EraseSubject(tenantID, id string, at time.Time, keepFields, keepCollections []string) error {
+	const op = "erase subject"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	s, err := t.GetSubject(tenantID, id)
+	if err != nil {
+		return err
+	}
+	fq, fargs := notIn(`DELETE FROM field_values WHERE tenant_id = ? AND subject_id = ?`, "field", []any{tenantID, id}, keepFields)
+	if _, err := t.c.Exec(op, fq, fargs...); err != nil {
+		return err
+	}
+	rq, rargs := notIn(`DELETE FROM records WHERE tenant_id = ? AND subject_id = ?`, "collection", []any{tenantID, id}, keepCollections)
+	if _, err := t.c.Exec(op, rq, rargs...); err != nil {
+		return err
+	}
+	if _, err := t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND subject_id = ?`, tenantID, id); err != nil {
+		return err
+	}
+	s.State = store.SubjectErased
+	s.ErasedAt = at
+	s.UpdatedAt = at
+	return t.UpdateSubject(s)
+}
+
+// notIn appends "AND col NOT IN (...)" for a non-empty keep list.
+func notIn(q, col string, args []any, keep []string) (string, []any) {
+	if len(keep) == 0 {
+		return q, args
+	}
+	q += " AND " + col + " NOT IN (" + placeholders(len(keep)) + ")"
+	for _, k := range keep {
+		args = append(args, k)
+	}
+	return q, args
+}
+
+func (t *dataTx) GetIdempotency(tenantID, key string) (store.Idempotency, error) {
+	const op = "get idempotency"
+	i := store.Idempotency{TenantID: tenantID, Key: key}
+	var created int64
+	err := t.c.QueryRow(op, `SELECT request_hash, status, body, created_at FROM idempotency WHERE tenant_id = ? AND idem_key = ?`,
+		[]any{tenantID, key}, &i.RequestHash, &i.Status, &i.Body, &created)
+	i.CreatedAt = fromMicros(created)
+	return i, err
+}
+
+func (t *dataTx) PutIdempotency(i store.Idempotency) error {
+	const op = "put idempotency"
+	if err := t.c.Writable(op); err != nil {
+		return err
+	}
+	if err := checkID(op, "idempotency key", i.Key); err != nil {
+		return err
+	}
+	if i.CreatedAt.IsZero() {
+		i.CreatedAt = time.Now()
+	}
+	n, err := t.c.ExecAffected(op, `INSERT INTO idempotency (tenant_id, idem_key, request_hash, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, i.TenantID, i.Key, i.RequestHash, i.Status, i.Body, micros(i.CreatedAt))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &Error{Op: op, Kind: store.ErrConflict, Detail: "idempotency key used"}
+	}
+	return nil
+}

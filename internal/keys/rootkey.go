@@ -1,7 +1,16 @@
-// Package keys holds Trustee's key hierarchy. The root key is a Tink AEAD
-// keyset kept outside the database (a file with mode 0600, an environment
-// variable, or later a KMS); it wraps per-tenant keys, which wrap per-subject
-// data keys. A copy of the database alone therefore reveals nothing.
+// Package keys holds Trustee's key hierarchy and the cryptography on it.
+//
+// The root key is a Tink AEAD keyset kept outside every database (a file with
+// mode 0600, an environment variable, or later a KMS). It wraps each tenant's
+// keys — a KEK, a blind-index key and an audit signing key — which live,
+// wrapped, in the key store (store.KeyStore), apart from the data. The KEK
+// wraps one data key per subject (DataKey), which encrypts the subject's
+// field values and records with associated data binding each ciphertext to
+// its tenant, subject and field or record. Destroying a subject's data key
+// (Manager.Shred) makes everything encrypted under it unreadable for good:
+// crypto-shredding. A copy of the data store alone, or of the key store
+// alone, reveals no personal data; see docs/security.md for the threat model
+// and rotate.go for rotation.
 package keys
 
 import (
@@ -11,11 +20,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
@@ -23,10 +34,15 @@ import (
 // (its JSON, or that JSON in base64) instead of a file.
 const RootKeyEnv = "TRUSTEE_ROOT_KEY"
 
-// RootKey is the loaded root keyset with its AEAD primitive.
+// RootKey is the loaded root keyset with its AEAD primitive. It encrypts
+// with its primary key and decrypts with any enabled key of the keyset, which
+// is what lets tenant keys be re-wrapped under a new root key while the old
+// one still opens what it wrapped.
 type RootKey struct {
-	handle *keyset.Handle
-	aead   tink.AEAD
+	handle  *keyset.Handle
+	aead    tink.AEAD
+	primary uint32
+	ids     []uint32 // enabled key ids, ascending
 }
 
 // AEAD is the primitive that wraps tenant keys.
@@ -34,6 +50,22 @@ func (r *RootKey) AEAD() tink.AEAD { return r.aead }
 
 // Handle exposes the keyset for rotation.
 func (r *RootKey) Handle() *keyset.Handle { return r.handle }
+
+// PrimaryKeyID is the id of the key that wraps new tenant keys; the key store
+// records it next to every wrapped key so a root key can be retired once
+// nothing references it.
+func (r *RootKey) PrimaryKeyID() uint32 { return r.primary }
+
+// KeyIDs returns the ids of the keyset's enabled keys, ascending.
+func (r *RootKey) KeyIDs() []uint32 { return slices.Clone(r.ids) }
+
+// Has reports whether the keyset holds the enabled key id, so a failure to
+// unwrap can be told apart: an unknown key (the file was rotated by another
+// process; reload it) or tampering (a known key that does not open).
+func (r *RootKey) Has(id uint32) bool {
+	_, ok := slices.BinarySearch(r.ids, id)
+	return ok
+}
 
 // GenerateRootKey makes a fresh AES-256-GCM root keyset and returns it in
 // Tink's JSON keyset format.
@@ -123,9 +155,21 @@ func ParseRootKey(data []byte) (*RootKey, error) {
 	if err != nil {
 		return nil, errors.New("root key is not a valid Tink JSON keyset")
 	}
+	return newRootKey(h)
+}
+
+func newRootKey(h *keyset.Handle) (*RootKey, error) {
 	p, err := aead.New(h)
 	if err != nil {
 		return nil, fmt.Errorf("root key is not an AEAD keyset: %w", err)
 	}
-	return &RootKey{handle: h, aead: p}, nil
+	info := h.KeysetInfo()
+	r := &RootKey{handle: h, aead: p, primary: info.GetPrimaryKeyId()}
+	for _, k := range info.GetKeyInfo() {
+		if k.GetStatus() == tinkpb.KeyStatusType_ENABLED {
+			r.ids = append(r.ids, k.GetKeyId())
+		}
+	}
+	slices.Sort(r.ids)
+	return r, nil
 }

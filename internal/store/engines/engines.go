@@ -99,8 +99,20 @@ func Open(ctx context.Context, dsn string, opts Options) (store.Store, error) {
 	return sqlstore.NewStore(db), nil
 }
 
+// OpenKeyStore opens the key store named by dsn (its own SQLite file, or
+// PostgreSQL tables with their own version table) and applies the key
+// migrations; opts.Schema is ignored.
+func OpenKeyStore(ctx context.Context, dsn string, opts Options) (store.KeyStore, error) {
+	opts.Schema = SchemaKeys
+	db, err := OpenDB(ctx, dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.NewKeyStore(db), nil
+}
+
 // OpenDB opens the engine named by dsn with opts.Schema's migrations, for a
-// store that brings its own Tx (the key store will). Give each schema its own
+// store that brings its own Tx (the key store does). Give each schema its own
 // SQLite file or PostgreSQL schema (search_path).
 func OpenDB(ctx context.Context, dsn string, opts Options) (sqlstore.DB, error) {
 	kind, target, err := Parse(dsn)

@@ -64,24 +64,34 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// TestSchemas: the data schema opens as a store.Store; another migration set
-// is refused by Open and, until its migrations exist, by OpenDB, with the
-// sets this build has.
+// TestSchemas: the data schema opens as a store.Store; the key schema is
+// refused by Open and opens with OpenDB or OpenKeyStore; an unknown schema is
+// refused with the sets this build has.
 func TestSchemas(t *testing.T) {
 	ctx := context.Background()
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "keys.db")
 	if _, err := engines.Open(ctx, dsn, engines.Options{Schema: engines.SchemaKeys}); err == nil || !strings.Contains(err.Error(), "OpenDB") {
 		t.Fatalf("Open(keys) = %v", err)
 	}
-	if _, err := engines.OpenDB(ctx, dsn, engines.Options{Schema: engines.SchemaKeys}); err == nil || !strings.Contains(err.Error(), `unknown schema "keys"`) || !strings.Contains(err.Error(), "data") {
-		t.Fatalf("OpenDB(keys) = %v", err)
+	if _, err := engines.OpenDB(ctx, dsn, engines.Options{Schema: "nope"}); err == nil || !strings.Contains(err.Error(), `unknown schema "nope"`) || !strings.Contains(err.Error(), "data, keys") {
+		t.Fatalf("OpenDB(nope) = %v", err)
 	}
-	db, err := engines.OpenDB(ctx, dsn, engines.Options{Schema: engines.SchemaData})
+	for _, schema := range []string{engines.SchemaData, engines.SchemaKeys} {
+		db, err := engines.OpenDB(ctx, "sqlite:"+filepath.Join(t.TempDir(), schema+".db"), engines.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := db.Migrations(ctx); err != nil || !st.UpToDate() || st.Latest < 1 {
+			t.Fatalf("%s migrations = %+v, %v", schema, st, err)
+		}
+		db.Close()
+	}
+	ks, err := engines.OpenKeyStore(ctx, dsn, engines.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if st, err := db.Migrations(ctx); err != nil || !st.UpToDate() {
-		t.Fatalf("migrations = %+v, %v", st, err)
+	defer ks.Close()
+	if st, err := ks.Migrations(ctx); err != nil || !st.UpToDate() || ks.Engine() != "sqlite" {
+		t.Fatalf("key store migrations = %+v, %v (%s)", st, err, ks.Engine())
 	}
 }

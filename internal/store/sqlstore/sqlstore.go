@@ -47,7 +47,8 @@ type DB interface {
 const (
 	// SchemaData holds tenants, policies, API keys, jobs and leases.
 	SchemaData = "data"
-	// SchemaKeys is reserved for the key store (not implemented yet).
+	// SchemaKeys holds the key store: wrapped tenant and subject keys and
+	// the ledger of destroyed keys (see NewKeyStore).
 	SchemaKeys = "keys"
 )
 

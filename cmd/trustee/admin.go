@@ -44,7 +44,7 @@ func (sf *storeFlags) dsn() (string, error) {
 }
 
 // withApp opens the store for an administrative command and closes it after.
-func withApp(ctx context.Context, sf *storeFlags, fn func(a *app) error) error {
+func withApp(ctx context.Context, sf *storeFlags, fn func(a *adminApp) error) error {
 	dsn, err := sf.dsn()
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func withApp(ctx context.Context, sf *storeFlags, fn func(a *app) error) error {
 		return err
 	}
 	defer st.Close()
-	return fn(newApp(st, slog.New(slog.DiscardHandler)))
+	return fn(newAdminApp(st, slog.New(slog.DiscardHandler)))
 }
 
 func newTenantCmd() *cobra.Command {
@@ -87,7 +87,7 @@ if it is invalid, nothing is created.`,
 				return err
 			}
 		}
-		return withApp(cmd.Context(), createDB, func(a *app) error {
+		return withApp(cmd.Context(), createDB, func(a *adminApp) error {
 			ctx := cmd.Context()
 			t, err := a.tenants.Create(ctx, args[0], name)
 			if err != nil {
@@ -114,7 +114,7 @@ if it is invalid, nothing is created.`,
 	list := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
 	listDB := dbFlag(list)
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		return withApp(cmd.Context(), listDB, func(a *app) error {
+		return withApp(cmd.Context(), listDB, func(a *adminApp) error {
 			ts, err := a.tenants.List(cmd.Context())
 			if err != nil {
 				return err
@@ -159,7 +159,7 @@ only its hash is stored.`,
 		if err != nil {
 			return err
 		}
-		return withApp(cmd.Context(), createDB, func(a *app) error {
+		return withApp(cmd.Context(), createDB, func(a *adminApp) error {
 			t, err := a.tenants.BySlug(cmd.Context(), tenantSlug)
 			if err != nil {
 				return fmt.Errorf("tenant %q: %w", tenantSlug, err)
@@ -179,7 +179,7 @@ only its hash is stored.`,
 	list.Flags().StringVar(&listTenant, "tenant", "", "tenant slug (required)")
 	_ = list.MarkFlagRequired("tenant")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		return withApp(cmd.Context(), listDB, func(a *app) error {
+		return withApp(cmd.Context(), listDB, func(a *adminApp) error {
 			t, err := a.tenants.BySlug(cmd.Context(), listTenant)
 			if err != nil {
 				return fmt.Errorf("tenant %q: %w", listTenant, err)
@@ -209,7 +209,7 @@ only its hash is stored.`,
 	revoke.Flags().StringVar(&revTenant, "tenant", "", "tenant slug (required)")
 	_ = revoke.MarkFlagRequired("tenant")
 	revoke.RunE = func(cmd *cobra.Command, args []string) error {
-		return withApp(cmd.Context(), revDB, func(a *app) error {
+		return withApp(cmd.Context(), revDB, func(a *adminApp) error {
 			t, err := a.tenants.BySlug(cmd.Context(), revTenant)
 			if err != nil {
 				return fmt.Errorf("tenant %q: %w", revTenant, err)

@@ -75,7 +75,7 @@ Start with:
 		Version:       version,
 	}
 	root.AddCommand(newServeCmd(), newDemoCmd(), newInitCmd(), newPolicyCmd(), newTenantCmd(),
-		newAPIKeyCmd(), newOpenAPICmd())
+		newAPIKeyCmd(), newOpenAPICmd(), newKeysCmd(), newAuditCmd())
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trustee-privacy/trustee/internal/app"
 	"github.com/trustee-privacy/trustee/internal/notice"
 	"github.com/trustee-privacy/trustee/internal/policy"
 )
@@ -184,16 +185,16 @@ needs fresh consent).`,
 
 // applyPolicyFile validates path and applies it to the tenant with slug,
 // creating the tenant if needed.
-func applyPolicyFile(ctx context.Context, a *app, slug, path string, w io.Writer) error {
+func applyPolicyFile(ctx context.Context, a *app.App, slug, path string, w io.Writer) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	t, created, err := ensureTenant(ctx, a.tenants, slug, slug)
+	t, created, err := a.EnsureTenant(ctx, slug, slug)
 	if err != nil {
 		return err
 	}
-	res, err := a.tenants.Apply(ctx, t.ID, path, src, "file:"+path)
+	res, err := a.Tenants.Apply(ctx, t.ID, path, src, "file:"+path)
 	if err != nil {
 		var errs policy.Errors
 		if errors.As(err, &errs) {
@@ -208,12 +209,12 @@ func applyPolicyFile(ctx context.Context, a *app, slug, path string, w io.Writer
 		fmt.Fprintln(w, wn.Error())
 	}
 	if res.Unchanged {
-		a.log.Info("policy unchanged", "tenant", slug, "version", res.Version.Version, "hash", res.Version.Hash)
+		a.Log.Info("policy unchanged", "tenant", slug, "version", res.Version.Version, "hash", res.Version.Hash)
 	} else {
-		a.log.Info("policy applied", "tenant", slug, "version", res.Version.Version, "hash", res.Version.Hash)
+		a.Log.Info("policy applied", "tenant", slug, "version", res.Version.Version, "hash", res.Version.Hash)
 	}
 	if created {
-		a.log.Warn("tenant created without API keys; create one with `trustee apikey create --tenant " + slug + " --role admin`")
+		a.Log.Warn("tenant created without API keys; create one with `trustee apikey create --tenant " + slug + " --role admin`")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trustee-privacy/trustee/internal/app"
 	"github.com/trustee-privacy/trustee/internal/config"
 	"github.com/trustee-privacy/trustee/internal/keys"
 )
@@ -15,7 +16,8 @@ func addServerFlags(cmd *cobra.Command) {
 	d := config.Defaults()
 	f.String("config", "", "config file (YAML); also TRUSTEE_CONFIG")
 	f.String("addr", d.Addr, "address to listen on (TRUSTEE_ADDR)")
-	f.String("db", d.DB, "store: sqlite:PATH or postgres://... (TRUSTEE_DB)")
+	f.String("db", d.DB, "data store: sqlite:PATH or postgres://... (TRUSTEE_DB)")
+	f.String("keys-db", "", "key store, kept apart from the data: sqlite:PATH or postgres://... (TRUSTEE_KEYS_DB; default keys.db next to an SQLite data file, the same database on PostgreSQL)")
 	f.String("key-file", "", "root key file written by `trustee init` (TRUSTEE_KEY_FILE; or the key itself in TRUSTEE_ROOT_KEY)")
 	f.String("policy", "", "policy file to apply to --tenant at start (TRUSTEE_POLICY)")
 	f.String("tenant", d.Tenant, "tenant slug that --policy applies to; created if missing (TRUSTEE_TENANT)")
@@ -33,16 +35,17 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the Trustee server.
 
 Settings come from flags, TRUSTEE_* environment variables and an optional config
-file, in that order of precedence. The store is SQLite by default (a file that is
-created if missing) or PostgreSQL (--db postgres://...); migrations are applied
-on start. A root key is required: create one with ` + "`trustee init`" + `.
+file, in that order of precedence. The data store is SQLite by default (a file that
+is created if missing) or PostgreSQL (--db postgres://...); the key store, which
+holds the wrapped encryption keys, is kept apart from it (--keys-db). Migrations
+are applied on start. A root key is required: create one with ` + "`trustee init`" + `.
 
 With --policy, the policy file is validated and applied to the tenant named by
 --tenant (created if missing) before the server starts; an invalid policy stops
 the start with every mistake listed as FILE:LINE:COL.
 
-SIGINT or SIGTERM stop accepting connections, drain in-flight requests and close
-the store cleanly.`,
+SIGINT or SIGTERM stop accepting connections, drain in-flight requests, stop
+background jobs and close the stores cleanly.`,
 		Example: `  trustee serve --key-file ./root.key --policy ./policy.yaml
   TRUSTEE_DB=postgres://trustee@db/trustee trustee serve --config trustee.yaml`,
 		Args: cobra.NoArgs,
@@ -57,15 +60,15 @@ the store cleanly.`,
 			}
 			ctx := cmd.Context()
 			logger := newLogger(cmd.ErrOrStderr(), cfg.LogLevel, cfg.LogFormat)
-			if _, err := keys.LoadRootKey(cfg.KeyFile); err != nil {
-				return err
-			}
-			st, err := openStore(ctx, cfg.DB)
+			root, err := keys.LoadRootKey(cfg.KeyFile)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			a := newApp(st, logger)
+			a, err := app.Open(ctx, app.Options{DB: cfg.DB, KeysDB: cfg.KeysDB, Root: root, KeyFile: cfg.KeyFile, Logger: logger, Version: version})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
 			if cfg.Policy != "" {
 				if err := applyPolicyFile(ctx, a, cfg.Tenant, cfg.Policy, cmd.ErrOrStderr()); err != nil {
 					return err
@@ -79,8 +82,8 @@ the store cleanly.`,
 			if cfg.TLSCert != "" {
 				scheme = "https"
 			}
-			logger.Info("trustee listening", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "engine", st.Engine(), "version", version)
-			if err := a.serveHTTP(ctx, ln, cfg.TLSCert, cfg.TLSKey, cfg.ShutdownTimeout); err != nil {
+			logger.Info("trustee listening", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "engine", a.Store.Engine(), "version", version)
+			if err := serveApp(ctx, a, ln, cfg.TLSCert, cfg.TLSKey, cfg.ShutdownTimeout); err != nil {
 				return err
 			}
 			logger.Info("trustee stopped")

@@ -18,24 +18,41 @@ const (
 	PermMetricsRead Permission = "metrics:read"
 	// PermJobsRead: see background jobs and their failures.
 	PermJobsRead Permission = "jobs:read"
+	// PermSubjectsRead: read personal data for a purpose.
+	PermSubjectsRead Permission = "subjects:read"
+	// PermSubjectsWrite: create subjects, rectify fields, append records.
+	PermSubjectsWrite Permission = "subjects:write"
+	// PermSubjectsErase: erase a subject and destroy its key.
+	PermSubjectsErase Permission = "subjects:erase"
+	// PermDecide: ask whether a purpose may use a subject's data.
+	PermDecide Permission = "decisions:read"
+	// PermAuditRead: list the audit log and verify its integrity.
+	PermAuditRead Permission = "audit:read"
 )
 
 var matrix = map[Role]map[Permission]bool{
 	RoleAdmin: {
 		PermPolicyRead: true, PermPolicyWrite: true, PermKeysManage: true,
 		PermMetricsRead: true, PermJobsRead: true,
+		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
+		PermAuditRead: true,
 	},
 	RoleDPO: {
 		PermPolicyRead: true, PermPolicyWrite: true, PermJobsRead: true,
+		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
+		PermAuditRead: true,
 	},
 	RoleAgent: {
-		PermPolicyRead: true,
+		PermPolicyRead:   true,
+		PermSubjectsRead: true, PermSubjectsWrite: true, PermDecide: true,
 	},
 	RoleService: {
-		PermPolicyRead: true,
+		PermPolicyRead:   true,
+		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
 	},
 	RoleAuditor: {
 		PermPolicyRead: true, PermMetricsRead: true, PermJobsRead: true,
+		PermAuditRead: true,
 	},
 }
 

@@ -6,20 +6,22 @@ import (
 	"testing"
 )
 
-var allPermissions = []Permission{PermPolicyRead, PermPolicyWrite, PermKeysManage, PermMetricsRead, PermJobsRead}
+var allPermissions = []Permission{PermPolicyRead, PermPolicyWrite, PermKeysManage, PermMetricsRead, PermJobsRead,
+	PermSubjectsRead, PermSubjectsWrite, PermSubjectsErase, PermDecide, PermAuditRead}
 
 func TestPermissionMatrix(t *testing.T) {
 	const (
 		y = true
 		n = false
 	)
-	// Columns: policy:read, policy:write, apikeys:manage, metrics:read, jobs:read.
+	// Columns: policy:read, policy:write, apikeys:manage, metrics:read, jobs:read,
+	// subjects:read, subjects:write, subjects:erase, decisions:read, audit:read.
 	want := map[Role][]bool{
-		RoleAdmin:   {y, y, y, y, y},
-		RoleDPO:     {y, y, n, n, y},
-		RoleAgent:   {y, n, n, n, n},
-		RoleService: {y, n, n, n, n},
-		RoleAuditor: {y, n, n, y, y},
+		RoleAdmin:   {y, y, y, y, y, y, y, y, y, y},
+		RoleDPO:     {y, y, n, n, y, y, y, y, y, y},
+		RoleAgent:   {y, n, n, n, n, y, y, n, y, n},
+		RoleService: {y, n, n, n, n, y, y, y, y, n},
+		RoleAuditor: {y, n, n, y, y, n, n, n, n, y},
 	}
 	if len(want) != len(Roles) {
 		t.Fatalf("table has %d roles, Roles has %d", len(want), len(Roles))
@@ -49,7 +51,8 @@ func TestPermissionMatrix(t *testing.T) {
 }
 
 func TestPermissionInvariants(t *testing.T) {
-	for _, perm := range []Permission{PermPolicyWrite, PermKeysManage} {
+	// An auditor reads records, never personal data, and changes nothing.
+	for _, perm := range []Permission{PermPolicyWrite, PermKeysManage, PermSubjectsRead, PermSubjectsWrite, PermSubjectsErase, PermDecide} {
 		if Allowed(RoleAuditor, perm) {
 			t.Errorf("auditor has %s", perm)
 		}

@@ -25,6 +25,7 @@ import (
 type Config struct {
 	Addr            string        `koanf:"addr"`
 	DB              string        `koanf:"db"`
+	KeysDB          string        `koanf:"keys_db"`
 	KeyFile         string        `koanf:"key_file"`
 	Policy          string        `koanf:"policy"`
 	Tenant          string        `koanf:"tenant"`
@@ -51,7 +52,7 @@ func Defaults() Config {
 const EnvPrefix = "TRUSTEE_"
 
 // Known lists the setting names, for error messages and docs.
-var Known = []string{"addr", "db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout"}
+var Known = []string{"addr", "db", "keys_db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout"}
 
 // Load merges defaults, the file (if path is not empty), the environment and
 // the flags that were set on the command line. Flag names use dashes
@@ -102,11 +103,13 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 		// Every SQLite form the store accepts (sqlite:PATH, sqlite://PATH,
 		// sqlite3:, file:, a bare path) is resolved; PostgreSQL DSNs and
 		// DSNs the store rejects anyway are kept as written.
-		if v := kf.String("db"); v != "" {
-			kind, p, err := engines.Parse(v)
-			if err == nil && kind == engines.SQLite && p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, ":memory:") {
-				if err := kf.Set("db", "sqlite:"+filepath.Join(base, p)); err != nil {
-					return Config{}, err
+		for _, key := range []string{"db", "keys_db"} {
+			if v := kf.String(key); v != "" {
+				kind, p, err := engines.Parse(v)
+				if err == nil && kind == engines.SQLite && p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, ":memory:") {
+					if err := kf.Set(key, "sqlite:"+filepath.Join(base, p)); err != nil {
+						return Config{}, err
+					}
 				}
 			}
 		}

@@ -31,6 +31,7 @@ func serveFlags() *pflag.FlagSet {
 	f.String("config", "", "")
 	f.String("addr", d.Addr, "")
 	f.String("db", d.DB, "")
+	f.String("keys-db", "", "")
 	f.String("key-file", "", "")
 	f.String("policy", "", "")
 	f.String("tenant", d.Tenant, "")
@@ -59,6 +60,8 @@ func get(c Config, key string) string {
 		return c.Addr
 	case "db":
 		return c.DB
+	case "keys_db":
+		return c.KeysDB
 	case "key_file":
 		return c.KeyFile
 	case "policy":

@@ -9,14 +9,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/trustee-privacy/trustee/examples"
+	"github.com/trustee-privacy/trustee/internal/app"
 	"github.com/trustee-privacy/trustee/internal/auth"
 	"github.com/trustee-privacy/trustee/internal/httpapi"
+	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/store/storetest"
 	"github.com/trustee-privacy/trustee/internal/tenant"
@@ -33,6 +35,8 @@ type env struct {
 	other   string // admin key of the second tenant
 	logs    *syncBuffer
 	tenantA store.Tenant
+	tenantB store.Tenant
+	app     *app.App
 }
 
 type syncBuffer struct {
@@ -61,40 +65,61 @@ func example(t *testing.T, name string) []byte {
 	return b
 }
 
-func newEnv(t *testing.T, open func(testing.TB) store.Store) *env {
+// engineDSN is a fresh data store DSN of one engine; the key store goes
+// next to it (SQLite) or into the same schema (PostgreSQL).
+type engineDSN struct {
+	name string
+	dsn  func(t *testing.T) string
+}
+
+var engineDSNs = []engineDSN{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "trustee.db") }},
+	{"postgres", func(t *testing.T) string { return storetest.PostgresSchemaDSN(t) }},
+}
+
+func newEnv(t *testing.T, dsn string) *env {
 	t.Helper()
 	ctx := context.Background()
-	st := open(t)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts := &tenant.Service{Store: st}
-	au := &auth.Authenticator{Store: st, CacheTTL: time.Minute}
-	ks := &auth.Keys{Store: st, Auth: au}
-	api := httpapi.New(httpapi.Deps{Store: st, Tenants: ts, Auth: au, Keys: ks, Logger: logger, Version: "test"})
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-
-	e := &env{t: t, srv: srv, st: st, tenants: ts, keys: map[auth.Role]string{}, logs: logs}
-	a, err := ts.Create(ctx, "acme", "Acme")
+	raw, err := keys.GenerateRootKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tenantA = a
+	root, err := keys.ParseRootKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(ctx, app.Options{DB: dsn, Root: root, Logger: logger, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.API.Handler())
+	t.Cleanup(srv.Close)
+
+	e := &env{t: t, srv: srv, st: a.Store, tenants: a.Tenants, app: a, keys: map[auth.Role]string{}, logs: logs}
+	ta, _, err := a.EnsureTenant(ctx, "acme", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tenantA = ta
 	for _, r := range auth.Roles {
-		tok, _, err := ks.Create(ctx, a.ID, r, string(r)+" key", "test", 0)
+		tok, _, err := a.APIKeys.Create(ctx, ta.ID, r, string(r)+" key", "test", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.keys[r] = tok
 	}
-	b, err := ts.Create(ctx, "beta", "Beta")
+	tb, _, err := a.EnsureTenant(ctx, "beta", "Beta")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.Apply(ctx, b.ID, "door-entry.yaml", example(t, "door-entry.yaml"), "test"); err != nil {
+	e.tenantB = tb
+	if _, err := a.Tenants.Apply(ctx, tb.ID, "door-entry.yaml", example(t, "door-entry.yaml"), "test"); err != nil {
 		t.Fatal(err)
 	}
-	e.other, _, err = ks.Create(ctx, b.ID, auth.RoleAdmin, "beta admin", "test", 0)
+	e.other, _, err = a.APIKeys.Create(ctx, tb.ID, auth.RoleAdmin, "beta admin", "test", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +182,12 @@ func problemOK(t *testing.T, r resp, status int, typ string) map[string]any {
 }
 
 func forEngine(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, ec := range storetest.Engines() {
-		t.Run(ec.Name, func(t *testing.T) { fn(t, newEnv(t, ec.Open)) })
+	for _, ec := range engineDSNs {
+		t.Run(ec.name, func(t *testing.T) { fn(t, newEnv(t, ec.dsn(t))) })
 	}
 }
+
+func sqliteEnv(t *testing.T) *env { return newEnv(t, engineDSNs[0].dsn(t)) }
 
 func TestPolicyLifecycle(t *testing.T) {
 	forEngine(t, func(t *testing.T, e *env) {
@@ -448,7 +475,7 @@ func TestNoticeAndROPA(t *testing.T) {
 }
 
 func TestPublicEndpointsAndErrors(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+	e := sqliteEnv(t)
 	r := e.do("GET", "/healthz", "", "", nil)
 	if r.status != 200 || r.json(t)["status"] != "ok" {
 		t.Fatalf("healthz: %d %s", r.status, r.body)
@@ -492,7 +519,7 @@ func TestPublicEndpointsAndErrors(t *testing.T) {
 }
 
 func TestLogsCarryNoSecretsOrQueries(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+	e := sqliteEnv(t)
 	admin := e.keys[auth.RoleAdmin]
 	e.do("GET", "/v1/notice?format=md&version=3", admin, "", nil)
 	e.do("GET", "/v1/policy", "trustee_aaaaaaaaaaaaaaaa_"+strings.Repeat("B", 43), "", nil)
@@ -539,4 +566,25 @@ func TestOpenAPIDocumentIsCommitted(t *testing.T) {
 			t.Errorf("OpenAPI lacks %s", p)
 		}
 	}
+}
+
+func (e *env) doHeaders(method, path, token string, body []byte, headers map[string]string) resp {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
 }

@@ -27,6 +27,7 @@ type Problem struct {
 	Instance  string          `json:"instance,omitempty" doc:"Identifies this occurrence: urn:trustee:request:<request id>."`
 	RequestID string          `json:"request_id,omitempty" doc:"The request id, also in the X-Request-Id header; quote it to support."`
 	Errors    []ProblemDetail `json:"errors,omitempty" doc:"Individual errors, e.g. every mistake in a policy with its line and column."`
+	SubjectID string          `json:"subject_id,omitempty" doc:"For identity-conflict: the subject that already has the identity."`
 }
 
 // ProblemDetail is one error inside a Problem.

@@ -17,9 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/tenant"
+	"github.com/trustee-privacy/trustee/internal/vault"
 )
 
 // Deps are the domain services the API translates to. Nil Store and services
@@ -29,6 +31,8 @@ type Deps struct {
 	Tenants *tenant.Service
 	Auth    *auth.Authenticator
 	Keys    *auth.Keys
+	Vault   *vault.Service
+	Audit   *audit.Log
 	Logger  *slog.Logger
 	// Version is the build version reported in the OpenAPI document and /healthz.
 	Version string
@@ -92,6 +96,8 @@ func New(d Deps) *Server {
 	s.registerHealth()
 	s.registerPolicy()
 	s.registerKeys()
+	s.registerSubjects()
+	s.registerAudit()
 	mux.Handle("GET /metrics", s.requirePlain(auth.PermMetricsRead, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/", s.fallback)
 

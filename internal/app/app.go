@@ -1,0 +1,210 @@
+// Package app assembles a running Trustee from its parts: the data store and
+// the key store, the domain services, background jobs and the HTTP API. The
+// CLI, the benchmarks and end-to-end tests build the same thing through it,
+// so what is measured and tested is what ships.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trustee-privacy/trustee/internal/audit"
+	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/httpapi"
+	"github.com/trustee-privacy/trustee/internal/jobs"
+	"github.com/trustee-privacy/trustee/internal/keys"
+	"github.com/trustee-privacy/trustee/internal/store"
+	"github.com/trustee-privacy/trustee/internal/store/engines"
+	"github.com/trustee-privacy/trustee/internal/tenant"
+	"github.com/trustee-privacy/trustee/internal/vault"
+)
+
+// Options say where the stores and the root key are.
+type Options struct {
+	// DB is the data store DSN (sqlite:PATH or postgres://...).
+	DB string
+	// KeysDB is the key store DSN; empty derives it from DB (a keys.db next
+	// to an SQLite file, the same database on PostgreSQL).
+	KeysDB string
+	// Root is the root key. KeyFile, when set, is re-read if a tenant key
+	// turns out to be wrapped by a root key the loaded keyset lacks (the
+	// file was rotated while running).
+	Root    *keys.RootKey
+	KeyFile string
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Version is the build version, for /healthz and the OpenAPI document.
+	Version string
+	// AuditCheckpointEvery is how often audit heads are signed (default
+	// audit.DefaultCheckpointEvery).
+	AuditCheckpointEvery time.Duration
+}
+
+// App is an assembled Trustee.
+type App struct {
+	Store    store.Store
+	KeyStore store.KeyStore
+	Tenants  *tenant.Service
+	Auth     *auth.Authenticator
+	APIKeys  *auth.Keys
+	Keys     *keys.Manager
+	Audit    *audit.Log
+	Vault    *vault.Service
+	Jobs     *jobs.Runner
+	API      *httpapi.Server
+	Log      *slog.Logger
+}
+
+// Open opens both stores (creating SQLite files and their directory if
+// needed, applying migrations) and builds the services.
+func Open(ctx context.Context, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Root == nil {
+		return nil, errors.New("no root key")
+	}
+	keysDSN := o.KeysDB
+	if keysDSN == "" {
+		keysDSN = keys.DefaultKeyStoreDSN(o.DB)
+	}
+	for _, dsn := range []string{o.DB, keysDSN} {
+		if err := ensureDir(dsn); err != nil {
+			return nil, err
+		}
+	}
+	st, err := engines.Open(ctx, o.DB, engines.Options{Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	ks, err := engines.OpenKeyStore(ctx, keysDSN, engines.Options{Logger: o.Logger})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("key store: %w", err)
+	}
+	a := &App{Store: st, KeyStore: ks, Log: o.Logger}
+	mopts := keys.ManagerOptions{Logger: o.Logger}
+	if o.KeyFile != "" {
+		path := o.KeyFile
+		mopts.ReloadRoot = func() (*keys.RootKey, error) { return keys.LoadRootKey(path) }
+	}
+	a.Keys = keys.NewManager(o.Root, ks, mopts)
+	a.Tenants = &tenant.Service{Store: st}
+	a.Auth = &auth.Authenticator{Store: st, CacheTTL: 5 * time.Second}
+	a.APIKeys = &auth.Keys{Store: st, Auth: a.Auth}
+	a.Audit = audit.New(audit.Options{Shards: audit.ShardsFor(st.Engine()), Keys: a.Keys, Logger: o.Logger})
+	a.Vault = &vault.Service{Store: st, Keys: a.Keys, Audit: a.Audit, Tenants: a.Tenants}
+	a.Jobs = jobs.New(st, jobs.Options{Logger: o.Logger})
+	every := o.AuditCheckpointEvery
+	if every == 0 {
+		every = audit.DefaultCheckpointEvery
+	}
+	a.Audit.SchedulePeriodic(a.Jobs, st, every)
+	a.API = httpapi.New(httpapi.Deps{
+		Store: st, Tenants: a.Tenants, Auth: a.Auth, Keys: a.APIKeys, Vault: a.Vault, Audit: a.Audit,
+		Logger: o.Logger, Version: o.Version,
+	})
+	return a, nil
+}
+
+// Close releases both stores.
+func (a *App) Close() error {
+	return errors.Join(a.Store.Close(), a.KeyStore.Close())
+}
+
+// ensureDir creates the directory of an SQLite DSN's file.
+func ensureDir(dsn string) error {
+	kind, target, err := engines.Parse(dsn)
+	if err != nil {
+		return err
+	}
+	if kind != engines.SQLite || target == "" || strings.HasPrefix(target, ":memory:") {
+		return nil
+	}
+	if dir := filepath.Dir(target); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// EnsureTenant returns the tenant with slug, creating it (and its keys) if
+// needed; created reports whether it was new.
+func (a *App) EnsureTenant(ctx context.Context, slug, name string) (t store.Tenant, created bool, err error) {
+	t, err = a.Tenants.BySlug(ctx, slug)
+	if errors.Is(err, tenant.ErrTenantNotFound) {
+		t, err = a.Tenants.Create(ctx, slug, name)
+		created = err == nil
+		if errors.Is(err, store.ErrConflict) { // created concurrently by another instance
+			t, err = a.Tenants.BySlug(ctx, slug)
+		}
+	}
+	if err != nil {
+		return t, false, err
+	}
+	return t, created, a.Keys.EnsureTenant(ctx, t.ID)
+}
+
+// Serve runs background jobs and serves the API on ln until ctx ends, then
+// shuts down gracefully: no new connections, in-flight requests drained for
+// up to grace, background jobs stopped.
+func (a *App) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string, grace time.Duration) error {
+	if err := a.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if tlsCert != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if tlsCert != "" {
+			err = srv.ServeTLS(ln, tlsCert, tlsKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		errc <- err
+	}()
+	var serveErr error
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			serveErr = err
+		}
+	case <-ctx.Done():
+		a.Log.Info("shutting down: draining in-flight requests", "grace", grace.String())
+		sctx, cancel := context.WithTimeout(context.Background(), grace)
+		if err := srv.Shutdown(sctx); err != nil {
+			a.Log.Warn("shutdown did not finish in time; closing connections", "error", err.Error())
+			_ = srv.Close()
+		}
+		cancel()
+		<-errc
+	}
+	jctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := a.Jobs.Stop(jctx); err != nil {
+		a.Log.Warn("background jobs did not stop in time", "error", err.Error())
+	}
+	return serveErr
+}

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -49,8 +50,21 @@ func main() {
 		db       = flag.String("db", "", "store for the in-process server: empty for SQLite in a temporary directory, or a postgres:// DSN (its search_path schema should be empty)")
 		seed     = flag.Int("seed", 5000, "subjects to create before read/decide phases when -scenario is not all")
 		asJSON   = flag.Bool("json", false, "print results as JSON")
+		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the whole process (server and clients) to this file")
 	)
 	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

@@ -21,7 +21,24 @@ type Subject struct {
 	ContractEndAt   time.Time // retention trigger contract_end; zero: not ended
 	AccountClosedAt time.Time // retention trigger account_closed; zero: open
 	ErasedAt        time.Time
+	// HasControls is set by the store once the subject has a restriction,
+	// objection, legal hold or consent event; reads of subjects without it
+	// need not query controls. It is never cleared.
+	HasControls bool
 }
+
+// SubjectData is what a purpose-scoped read loads in one query: the subject,
+// its encrypted fields, and whether controls must be read too.
+type SubjectData struct {
+	Subject Subject
+	Fields  []FieldValue
+	// TenantHolds is true when the tenant has a legal hold over every
+	// subject in force, so controls must be read even without HasControls.
+	TenantHolds bool
+}
+
+// NeedsControls reports whether SubjectControls can change a decision.
+func (d SubjectData) NeedsControls() bool { return d.Subject.HasControls || d.TenantHolds }
 
 // Subject states.
 const (
@@ -131,6 +148,14 @@ type VaultTx interface {
 	// except the fields and collections named in keep (held by law), and
 	// marks the subject erased at the given time.
 	EraseSubject(tenantID, id string, at time.Time, keepFields, keepCollections []string) error
+	// LoadSubject returns the subject with its fields in one query, or
+	// ErrNotFound.
+	LoadSubject(tenantID, id string) (SubjectData, error)
+	// LoadSubjectMeta is LoadSubject without the fields, for decisions
+	// that read no values.
+	LoadSubjectMeta(tenantID, id string) (SubjectData, error)
+	// LoadSubjectByIdentity is LoadSubject through a blind index.
+	LoadSubjectByIdentity(tenantID, kind string, blind []byte) (SubjectData, error)
 	// GetIdempotency returns a remembered answer, or ErrNotFound.
 	GetIdempotency(tenantID, key string) (Idempotency, error)
 	// PutIdempotency remembers an answer; ErrConflict if the key exists.

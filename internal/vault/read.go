@@ -56,23 +56,29 @@ type loaded struct {
 	controls store.Controls
 }
 
-func (s *Service) load(ctx context.Context, tenantID, subjectID string, now time.Time, withFields bool) (loaded, error) {
+func (s *Service) load(ctx context.Context, tenantID, subjectID string, now time.Time) (loaded, error) {
+	return s.loadWith(ctx, tenantID, now, func(tx store.Tx) (store.SubjectData, error) {
+		return tx.LoadSubject(tenantID, subjectID)
+	})
+}
+
+// loadWith runs one read transaction: the subject with its fields (one
+// query), then its controls only if it has any.
+func (s *Service) loadWith(ctx context.Context, tenantID string, now time.Time, find func(store.Tx) (store.SubjectData, error)) (loaded, error) {
 	var l loaded
 	err := s.Store.Read(ctx, func(tx store.Tx) error {
-		var err error
-		l.subj, err = tx.GetSubject(tenantID, subjectID)
+		d, err := find(tx)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if withFields {
-			if l.fields, err = tx.GetFields(tenantID, subjectID); err != nil {
-				return err
-			}
+		l.subj, l.fields = d.Subject, d.Fields
+		l.controls = store.Controls{}
+		if d.NeedsControls() {
+			l.controls, err = tx.SubjectControls(tenantID, d.Subject.ID, now)
 		}
-		l.controls, err = tx.SubjectControls(tenantID, subjectID, now)
 		return err
 	})
 	return l, err
@@ -93,10 +99,16 @@ func (s *Service) Get(ctx context.Context, tenantID, subjectID, purpose string, 
 		return View{}, ErrUnknownPurpose
 	}
 	now := s.now()
-	l, err := s.load(ctx, tenantID, subjectID, now, true)
+	l, err := s.load(ctx, tenantID, subjectID, now)
 	if err != nil {
 		return View{}, err
 	}
+	return s.view(ctx, doc, tenantID, purpose, l, now, by)
+}
+
+// view decides, decrypts and audits a loaded subject for a purpose.
+func (s *Service) view(ctx context.Context, doc *policy.Document, tenantID, purpose string, l loaded, now time.Time, by Actor) (View, error) {
+	subjectID := l.subj.ID
 	if l.subj.State == store.SubjectErased && len(l.fields) == 0 {
 		return View{}, ErrNotFound
 	}
@@ -206,19 +218,14 @@ func (s *Service) Lookup(ctx context.Context, tenantID, kind, value, purpose str
 	if err != nil {
 		return View{}, err
 	}
-	var id string
-	err = s.Store.Read(ctx, func(tx store.Tx) error {
-		var err error
-		id, err = tx.FindIdentity(tenantID, kind, blind)
-		return err
+	now := s.now()
+	l, err := s.loadWith(ctx, tenantID, now, func(tx store.Tx) (store.SubjectData, error) {
+		return tx.LoadSubjectByIdentity(tenantID, kind, blind)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return View{}, ErrNotFound
-	}
 	if err != nil {
 		return View{}, err
 	}
-	return s.Get(ctx, tenantID, id, purpose, by)
+	return s.view(ctx, a.Doc, tenantID, purpose, l, now, by)
 }
 
 // RecordOut is a released collection record.
@@ -465,7 +472,9 @@ func (s *Service) Decide(ctx context.Context, tenantID, subjectID, purpose strin
 		return nil, err
 	}
 	now := s.now()
-	l, err := s.load(ctx, tenantID, subjectID, now, false)
+	l, err := s.loadWith(ctx, tenantID, now, func(tx store.Tx) (store.SubjectData, error) {
+		return tx.LoadSubjectMeta(tenantID, subjectID)
+	})
 	if err != nil {
 		return nil, err
 	}

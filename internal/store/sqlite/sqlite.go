@@ -299,12 +299,18 @@ func (db *DB) ReadConn(ctx context.Context, fn func(*sqlstore.Conn) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// Statements run under a context that cannot be cancelled: with a
+	// cancellable one, database/sql and the driver start a watcher
+	// goroutine per transaction and per statement, which costs more than
+	// the short indexed reads Trustee makes. ctx was checked above and
+	// stays the caller's context (Tx.Context).
+	sctx := context.WithoutCancel(ctx)
+	tx, err := db.rdb.BeginTx(sctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return db.dialect.Wrap("begin read", err)
 	}
 	c := sqlstore.NewConn(sqlstore.ConnConfig{
-		StmtCtx: ctx, UserCtx: ctx, Tx: tx, Dialect: db.dialect, ReadOnly: true, Stmts: db.rstmts,
+		StmtCtx: sctx, UserCtx: ctx, Tx: tx, Dialect: db.dialect, ReadOnly: true, Stmts: db.rstmts,
 	})
 	err = sqlstore.Call(fn, c)
 	hooks := c.Finish()

@@ -58,6 +58,17 @@ func checkTexts(op string, kv ...string) error {
 // neither a missing subject nor a taken id raises an SQL error that would
 // abort a PostgreSQL transaction. It maps "nothing inserted" onto
 // ErrNotFound or ErrConflict.
+// markControls flags the subject as having controls, so purpose-scoped
+// reads query them (see store.Subject.HasControls). Every insert of a
+// control for a subject goes through here.
+func (t *dataTx) markControls(op, tenantID, subjectID string) error {
+	if subjectID == "" {
+		return nil
+	}
+	_, err := t.c.Exec(op, `UPDATE subjects SET has_controls = 1 WHERE tenant_id = ? AND id = ? AND has_controls = 0`, tenantID, subjectID)
+	return err
+}
+
 func (t *dataTx) insertForSubject(op, table, cols string, tenantID, subjectID string, args []any) error {
 	var guard string
 	if subjectID != "" {
@@ -73,7 +84,7 @@ func (t *dataTx) insertForSubject(op, table, cols string, tenantID, subjectID st
 		return err
 	}
 	if n == 1 {
-		return nil
+		return t.markControls(op, tenantID, subjectID)
 	}
 	if subjectID != "" {
 		if _, err := t.GetSubject(tenantID, subjectID); err != nil {
@@ -621,7 +632,10 @@ func (t *dataTx) LinkBrowserConsents(tenantID, browserID, subjectID string, at t
 	}
 	n, err := t.c.ExecAffected(op, `UPDATE consent_events SET subject_id = ?, linked_at = ?
 		WHERE tenant_id = ? AND browser_id = ? AND subject_id = ''`, subjectID, micros(at), tenantID, browserID)
-	return int(n), err
+	if err != nil || n == 0 {
+		return int(n), err
+	}
+	return int(n), t.markControls(op, tenantID, subjectID)
 }
 
 // ---- the read path ----

@@ -9,6 +9,9 @@ import (
 
 const subjectCols = `tenant_id, id, state, anonymous, age_status, created_at, updated_at, last_activity_at, contract_end_at, account_closed_at, erased_at`
 
+// subjectReadCols are subjectCols plus what only the store writes.
+const subjectReadCols = subjectCols + `, has_controls`
+
 func subjectArgs(s store.Subject) []any {
 	anon := 0
 	if s.Anonymous {
@@ -20,18 +23,19 @@ func subjectArgs(s store.Subject) []any {
 
 type subjectRow struct {
 	s                        store.Subject
-	anon                     int
+	anon, controls           int
 	created, updated, active int64
 	contract, closed, erased *int64
 }
 
 func (r *subjectRow) dest() []any {
-	return []any{&r.s.TenantID, &r.s.ID, &r.s.State, &r.anon, &r.s.AgeStatus, &r.created, &r.updated, &r.active, &r.contract, &r.closed, &r.erased}
+	return []any{&r.s.TenantID, &r.s.ID, &r.s.State, &r.anon, &r.s.AgeStatus, &r.created, &r.updated, &r.active, &r.contract, &r.closed, &r.erased, &r.controls}
 }
 
 func (r *subjectRow) subject() store.Subject {
 	s := r.s
 	s.Anonymous = r.anon != 0
+	s.HasControls = r.controls != 0
 	s.CreatedAt, s.UpdatedAt, s.LastActivityAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.active)
 	s.ContractEndAt, s.AccountClosedAt, s.ErasedAt = fromNullMicros(r.contract), fromNullMicros(r.closed), fromNullMicros(r.erased)
 	return s
@@ -83,19 +87,11 @@ func (t *dataTx) CreateSubject(s store.Subject, ids []store.Identity, fields []s
 	if n == 0 {
 		return &Error{Op: op, Kind: store.ErrConflict, Detail: "subject id taken"}
 	}
-	for i, id := range ids {
-		id.TenantID, id.SubjectID = s.TenantID, s.ID
-		if id.CreatedAt.IsZero() {
-			id.CreatedAt = s.CreatedAt
-		}
-		if err := t.insertIdentity(op, id); err != nil {
-			// Leave nothing behind even if the caller ignores the error.
-			for _, done := range ids[:i] {
-				_, _ = t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND kind = ? AND blind = ?`, s.TenantID, done.Kind, done.Blind)
-			}
-			_, _ = t.c.Exec(op, `DELETE FROM subjects WHERE tenant_id = ? AND id = ?`, s.TenantID, s.ID)
-			return err
-		}
+	if err := t.insertIdentities(op, s, ids); err != nil {
+		// Leave nothing behind even if the caller ignores the error.
+		_, _ = t.c.Exec(op, `DELETE FROM identities WHERE tenant_id = ? AND subject_id = ?`, s.TenantID, s.ID)
+		_, _ = t.c.Exec(op, `DELETE FROM subjects WHERE tenant_id = ? AND id = ?`, s.TenantID, s.ID)
+		return err
 	}
 	for i := range fields {
 		fields[i].TenantID, fields[i].SubjectID = s.TenantID, s.ID
@@ -107,6 +103,58 @@ func (t *dataTx) CreateSubject(s store.Subject, ids []store.Identity, fields []s
 		}
 	}
 	return t.insertFields(op, fields, false)
+}
+
+// insertIdentities adds a new subject's identities in one statement; if any
+// is taken (fewer rows inserted), it names the subject that holds it.
+func (t *dataTx) insertIdentities(op string, s store.Subject, ids []store.Identity) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO identities (tenant_id, kind, blind, subject_id, field, created_at) VALUES `)
+	args := make([]any, 0, 6*len(ids))
+	for i := range ids {
+		id := &ids[i]
+		id.TenantID, id.SubjectID = s.TenantID, s.ID
+		if id.CreatedAt.IsZero() {
+			id.CreatedAt = s.CreatedAt
+		}
+		if err := checkIdentity(op, *id); err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, id.TenantID, id.Kind, id.Blind, id.SubjectID, id.Field, micros(id.CreatedAt))
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	n, err := t.c.ExecAffected(op, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	if int(n) == len(ids) {
+		return nil
+	}
+	for _, id := range ids {
+		var holder, field string
+		err := t.c.QueryRow(op, `SELECT subject_id, field FROM identities WHERE tenant_id = ? AND kind = ? AND blind = ?`,
+			[]any{id.TenantID, id.Kind, id.Blind}, &holder, &field)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if holder != s.ID {
+			return &Error{Op: op, Kind: store.ErrConflict, Detail: "identity taken",
+				Err: &store.IdentityConflict{Kind: id.Kind, Field: field, SubjectID: holder}}
+		}
+	}
+	// Two identities of this very subject collide with each other (the
+	// same value in two fields of one kind).
+	return &Error{Op: op, Kind: store.ErrConflict, Detail: "the same identity is given twice"}
 }
 
 // insertIdentity adds one identity, returning *IdentityConflict when the
@@ -180,7 +228,7 @@ func (t *dataTx) insertFields(op string, fields []store.FieldValue, replace bool
 func (t *dataTx) GetSubject(tenantID, id string) (store.Subject, error) {
 	const op = "get subject"
 	var r subjectRow
-	if err := t.c.QueryRow(op, `SELECT `+subjectCols+` FROM subjects WHERE tenant_id = ? AND id = ?`, []any{tenantID, id}, r.dest()...); err != nil {
+	if err := t.c.QueryRow(op, `SELECT `+subjectReadCols+` FROM subjects WHERE tenant_id = ? AND id = ?`, []any{tenantID, id}, r.dest()...); err != nil {
 		return store.Subject{}, err
 	}
 	return r.subject(), nil
@@ -488,4 +536,86 @@ func (t *dataTx) PutIdempotency(i store.Idempotency) error {
 		return &Error{Op: op, Kind: store.ErrConflict, Detail: "idempotency key used"}
 	}
 	return nil
+}
+
+// loadSubjectQuery joins a subject with its fields, and says whether the
+// tenant has a hold over every subject, in one statement: the read path of
+// the vault runs it for every purpose-scoped read. The hold test takes the
+// tenant id as its own (first) parameter so it is not correlated with the
+// rows and runs once per statement, not once per field.
+func loadSubjectQuery(from, where string) string {
+	cols := strings.Split(subjectReadCols, ", ")
+	for i := range cols {
+		cols[i] = "s." + cols[i]
+	}
+	return `SELECT ` + strings.Join(cols, ", ") + `, f.field, f.ciphertext, f.source, f.collected_at, f.updated_at,
+		CASE WHEN EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = ? AND h.subject_id = '' AND h.released_at IS NULL) THEN 1 ELSE 0 END
+		FROM ` + from + ` LEFT JOIN field_values f ON f.tenant_id = s.tenant_id AND f.subject_id = s.id
+		WHERE ` + where + ` ORDER BY f.field`
+}
+
+var (
+	loadMeta = func() string {
+		cols := strings.Split(subjectReadCols, ", ")
+		for i := range cols {
+			cols[i] = "s." + cols[i]
+		}
+		return `SELECT ` + strings.Join(cols, ", ") + `, NULL, NULL, NULL, NULL, NULL,
+		CASE WHEN EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = ? AND h.subject_id = '' AND h.released_at IS NULL) THEN 1 ELSE 0 END
+		FROM subjects s WHERE s.tenant_id = ? AND s.id = ?`
+	}()
+	loadByID       = loadSubjectQuery(`subjects s`, `s.tenant_id = ? AND s.id = ?`)
+	loadByIdentity = loadSubjectQuery(`identities i JOIN subjects s ON s.tenant_id = i.tenant_id AND s.id = i.subject_id`,
+		`i.tenant_id = ? AND i.kind = ? AND i.blind = ?`)
+)
+
+func (t *dataTx) LoadSubject(tenantID, id string) (store.SubjectData, error) {
+	return t.loadSubject("load subject", loadByID, tenantID, tenantID, id)
+}
+
+func (t *dataTx) LoadSubjectMeta(tenantID, id string) (store.SubjectData, error) {
+	return t.loadSubject("load subject metadata", loadMeta, tenantID, tenantID, id)
+}
+
+func (t *dataTx) LoadSubjectByIdentity(tenantID, kind string, blind []byte) (store.SubjectData, error) {
+	return t.loadSubject("load subject by identity", loadByIdentity, tenantID, tenantID, kind, blind)
+}
+
+func (t *dataTx) loadSubject(op, q string, args ...any) (store.SubjectData, error) {
+	rows, err := t.c.Query(op, q, args...)
+	if err != nil {
+		return store.SubjectData{}, err
+	}
+	defer rows.Close()
+	var (
+		d     store.SubjectData
+		r     subjectRow
+		found bool
+	)
+	for rows.Next() {
+		var (
+			field, source      *string
+			ct                 []byte
+			collected, updated *int64
+			holds              int
+		)
+		dest := append(r.dest(), &field, &ct, &source, &collected, &updated, &holds)
+		if err := rows.Scan(dest...); err != nil {
+			return store.SubjectData{}, t.c.Wrap(op, err)
+		}
+		found = true
+		d.TenantHolds = holds != 0
+		if field != nil {
+			d.Fields = append(d.Fields, store.FieldValue{TenantID: r.s.TenantID, SubjectID: r.s.ID, Field: *field,
+				Ciphertext: ct, Source: *source, CollectedAt: fromNullMicros(collected), UpdatedAt: fromNullMicros(updated)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.SubjectData{}, t.c.Wrap(op, err)
+	}
+	if !found {
+		return store.SubjectData{}, &Error{Op: op, Kind: store.ErrNotFound, Detail: "no such subject"}
+	}
+	d.Subject = r.subject()
+	return d, nil
 }

@@ -24,6 +24,8 @@ func init() {
 		{"VaultTouch", testVaultTouch},
 		{"VaultIdempotency", testVaultIdempotency},
 		{"VaultInvalid", testVaultInvalid},
+		{"VaultLoadSubject", testVaultLoadSubject},
+		{"VaultControlsFlag", testVaultControlsFlag},
 	})
 }
 
@@ -460,4 +462,103 @@ func testVaultInvalid(t *testing.T, s store.Store) {
 	// Unknown tenant.
 	err := s.Write(ctx(t), func(tx store.Tx) error { return tx.CreateSubject(newSubject(store.NewID()), nil, nil) })
 	wantErr(t, err, store.ErrNotFound)
+}
+
+func testVaultLoadSubject(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "load")
+	subj := newSubject(tn.ID)
+	write(t, s, func(tx store.Tx) error {
+		return tx.CreateSubject(subj, []store.Identity{{Kind: "email", Blind: blind("l"), Field: "email"}},
+			[]store.FieldValue{{Field: "name", Ciphertext: []byte("n"), Source: "provided"}, {Field: "email", Ciphertext: []byte("e"), Source: "provided"}})
+	})
+	bare := newSubject(tn.ID)
+	write(t, s, func(tx store.Tx) error { return tx.CreateSubject(bare, nil, nil) })
+	read(t, s, func(tx store.Tx) error {
+		for _, load := range []func() (store.SubjectData, error){
+			func() (store.SubjectData, error) { return tx.LoadSubject(tn.ID, subj.ID) },
+			func() (store.SubjectData, error) { return tx.LoadSubjectByIdentity(tn.ID, "email", blind("l")) },
+		} {
+			d, err := load()
+			if err != nil || d.Subject.ID != subj.ID || len(d.Fields) != 2 || d.Fields[0].Field != "email" || string(d.Fields[1].Ciphertext) != "n" {
+				t.Errorf("load = %+v, %v", d, err)
+			}
+			if d.NeedsControls() {
+				t.Error("a subject without controls needs controls")
+			}
+		}
+		d, err := tx.LoadSubjectMeta(tn.ID, subj.ID)
+		if err != nil || d.Subject.ID != subj.ID || len(d.Fields) != 0 {
+			t.Errorf("meta = %+v, %v", d, err)
+		}
+		d, err = tx.LoadSubject(tn.ID, bare.ID)
+		if err != nil || d.Subject.ID != bare.ID || len(d.Fields) != 0 {
+			t.Errorf("subject without fields = %+v, %v", d, err)
+		}
+		other := NewTenant(t, s, "load2")
+		if _, err := tx.LoadSubject(other.ID, subj.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("other tenant loads the subject: %v", err)
+		}
+		if _, err := tx.LoadSubjectByIdentity(tn.ID, "email", blind("nope")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown identity: %v", err)
+		}
+		return nil
+	})
+}
+
+// testVaultControlsFlag: every way a control reaches a subject sets the
+// flag that makes reads query controls; a missed one would let a read ignore
+// a withdrawal or restriction.
+func testVaultControlsFlag(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "flag")
+	needs := func(t *testing.T, id string) bool {
+		var d store.SubjectData
+		read(t, s, func(tx store.Tx) error { var err error; d, err = tx.LoadSubject(tn.ID, id); return err })
+		return d.NeedsControls()
+	}
+	cases := []struct {
+		name string
+		add  func(tx store.Tx, subject string) error
+	}{
+		{"restriction", func(tx store.Tx, id string) error {
+			return tx.AddRestriction(store.Restriction{TenantID: tn.ID, ID: store.NewID(), SubjectID: id, Ground: store.GroundAccuracyContested, Reason: "r", CreatedAt: t0})
+		}},
+		{"objection", func(tx store.Tx, id string) error {
+			return tx.AddObjection(store.Objection{TenantID: tn.ID, ID: store.NewID(), SubjectID: id, Kind: store.ObjectDirectMarketing, CreatedAt: t0})
+		}},
+		{"hold", func(tx store.Tx, id string) error {
+			return tx.AddLegalHold(store.LegalHold{TenantID: tn.ID, ID: store.NewID(), SubjectID: id, Reason: "case 1", CreatedAt: t0})
+		}},
+		{"consent", func(tx store.Tx, id string) error {
+			return tx.AppendConsent(store.ConsentEvent{TenantID: tn.ID, ID: store.NewID(), SubjectID: id, Purpose: "news", Kind: store.ConsentGiven, Method: "api", At: t0})
+		}},
+		{"linked browser consent", func(tx store.Tx, id string) error {
+			if err := tx.AppendConsent(store.ConsentEvent{TenantID: tn.ID, ID: store.NewID(), BrowserID: "b-" + id, Purpose: "analytics", Kind: store.ConsentGiven, Method: "banner", At: t0}); err != nil {
+				return err
+			}
+			_, err := tx.LinkBrowserConsents(tn.ID, "b-"+id, id, t0)
+			return err
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			subj := newSubject(tn.ID)
+			write(t, s, func(tx store.Tx) error { return tx.CreateSubject(subj, nil, nil) })
+			if needs(t, subj.ID) {
+				t.Fatal("fresh subject needs controls")
+			}
+			write(t, s, func(tx store.Tx) error { return c.add(tx, subj.ID) })
+			if !needs(t, subj.ID) {
+				t.Errorf("after a %s the subject's reads would skip controls", c.name)
+			}
+		})
+	}
+	// A tenant-wide hold makes every subject's reads query controls.
+	other := newSubject(tn.ID)
+	write(t, s, func(tx store.Tx) error { return tx.CreateSubject(other, nil, nil) })
+	write(t, s, func(tx store.Tx) error {
+		return tx.AddLegalHold(store.LegalHold{TenantID: tn.ID, ID: store.NewID(), Reason: "regulator", CreatedAt: t0})
+	})
+	if !needs(t, other.ID) {
+		t.Error("a tenant-wide hold is not seen by reads")
+	}
 }

@@ -76,6 +76,9 @@ Start with:
 	}
 	root.AddCommand(newServeCmd(), newDemoCmd(), newInitCmd(), newPolicyCmd(), newTenantCmd(),
 		newAPIKeyCmd(), newOpenAPICmd(), newKeysCmd(), newAuditCmd())
+	root.AddCommand(newStaffCmd())
+	root.AddCommand(newRetentionCmd())
+	root.AddCommand(newBackupCmd())
 	return root
 }
 

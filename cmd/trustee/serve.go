@@ -9,6 +9,7 @@ import (
 	"github.com/trustee-privacy/trustee/internal/app"
 	"github.com/trustee-privacy/trustee/internal/config"
 	"github.com/trustee-privacy/trustee/internal/keys"
+	"github.com/trustee-privacy/trustee/internal/outbox"
 )
 
 func addServerFlags(cmd *cobra.Command) {
@@ -26,6 +27,17 @@ func addServerFlags(cmd *cobra.Command) {
 	f.String("log-level", d.LogLevel, "debug, info, warn or error (TRUSTEE_LOG_LEVEL)")
 	f.String("log-format", d.LogFormat, "json or text (TRUSTEE_LOG_FORMAT)")
 	f.Duration("shutdown-timeout", d.ShutdownTimeout, "how long to drain in-flight requests on SIGINT/SIGTERM (TRUSTEE_SHUTDOWN_TIMEOUT)")
+	f.String("ledger-db", "", "erasure ledger, kept where no restore writes: sqlite:PATH or postgres://... (TRUSTEE_LEDGER_DB; default erasure-ledger.db next to an SQLite data file, the data database on PostgreSQL)")
+	f.String("backup-dir", "", "directory of `trustee backup create` snapshots to prune by the policies' backup retention (TRUSTEE_BACKUP_DIR)")
+	// Outgoing email and webhooks. The SMTP password has no flag (flags
+	// show in process listings): TRUSTEE_SMTP_PASSWORD or the config file.
+	f.String("smtp-host", "", "SMTP server for outgoing email; without it emails stay queued (TRUSTEE_SMTP_HOST)")
+	f.Int("smtp-port", 0, "SMTP port; 0 means 587, 465 or 25 by --smtp-tls (TRUSTEE_SMTP_PORT)")
+	f.String("smtp-username", "", "SMTP user; the password comes from TRUSTEE_SMTP_PASSWORD (TRUSTEE_SMTP_USERNAME)")
+	f.String("smtp-from", "", `sender of every email, e.g. "Acme Privacy <privacy@acme.example>" (TRUSTEE_SMTP_FROM)`)
+	f.String("smtp-tls", d.SMTPTLS, "starttls, tls (implicit, port 465) or none (a local relay) (TRUSTEE_SMTP_TLS)")
+	f.Bool("webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (TRUSTEE_WEBHOOK_ALLOW_PRIVATE)")
+	f.Int("outbox-max-attempts", d.OutboxMaxAttempts, "delivery attempts of an email or webhook before it is dead-lettered (TRUSTEE_OUTBOX_MAX_ATTEMPTS)")
 }
 
 func newServeCmd() *cobra.Command {
@@ -64,7 +76,12 @@ background jobs and close the stores cleanly.`,
 			if err != nil {
 				return err
 			}
-			a, err := app.Open(ctx, app.Options{DB: cfg.DB, KeysDB: cfg.KeysDB, Root: root, KeyFile: cfg.KeyFile, Logger: logger, Version: version})
+			a, err := app.Open(ctx, app.Options{DB: cfg.DB, KeysDB: cfg.KeysDB, Root: root, KeyFile: cfg.KeyFile, LedgerDB: cfg.LedgerDB, BackupDir: cfg.BackupDir, Logger: logger, Version: version,
+				SMTP: outbox.SMTPConfig{
+					Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+					From: cfg.SMTPFrom, TLS: cfg.SMTPTLS,
+				},
+				WebhookAllowPrivate: cfg.WebhookAllowPrivate, OutboxMaxAttempts: cfg.OutboxMaxAttempts})
 			if err != nil {
 				return err
 			}

@@ -19,13 +19,17 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/consent"
 	"github.com/trustee-privacy/trustee/internal/httpapi"
 	"github.com/trustee-privacy/trustee/internal/jobs"
 	"github.com/trustee-privacy/trustee/internal/keys"
+	"github.com/trustee-privacy/trustee/internal/outbox"
+	"github.com/trustee-privacy/trustee/internal/retention"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/store/engines"
 	"github.com/trustee-privacy/trustee/internal/tenant"
 	"github.com/trustee-privacy/trustee/internal/vault"
+	"github.com/trustee-privacy/trustee/internal/web"
 )
 
 // Options say where the stores and the root key are.
@@ -47,6 +51,28 @@ type Options struct {
 	// AuditCheckpointEvery is how often audit heads are signed (default
 	// audit.DefaultCheckpointEvery).
 	AuditCheckpointEvery time.Duration
+	// LedgerDB is the erasure ledger's DSN; empty derives it from DB
+	// (erasure-ledger.db beside an SQLite file, the same database on
+	// PostgreSQL). BackupDir, if set, is pruned of backups older than the
+	// policies' backup retention. RetentionEvery is the sweep's period
+	// (default retention.DefaultEvery).
+	LedgerDB       string
+	BackupDir      string
+	RetentionEvery time.Duration
+
+	// SMTP is the mail server outgoing email goes to; zero keeps emails
+	// queued with the status "SMTP not configured".
+	SMTP outbox.SMTPConfig
+	// WebhookAllowPrivate lets webhooks reach loopback, private and
+	// link-local addresses (tests, or receivers on the same network).
+	WebhookAllowPrivate bool
+	// OutboxMaxAttempts is how often a message is tried before it is
+	// dead-lettered (default outbox.DefaultMaxAttempts).
+	OutboxMaxAttempts int
+	// SecureCookies forces Secure (and the __Host- prefix) on the console's
+	// session cookie when TLS ends at a proxy; TRUSTEE_SECURE_COOKIES=1 sets
+	// it too. Over Trustee's own TLS it is always on.
+	SecureCookies bool
 }
 
 // App is an assembled Trustee.
@@ -59,9 +85,16 @@ type App struct {
 	Keys     *keys.Manager
 	Audit    *audit.Log
 	Vault    *vault.Service
+	Consent  *consent.Service
 	Jobs     *jobs.Runner
+	Outbox   *outbox.Outbox
 	API      *httpapi.Server
+	Web      *web.Server
 	Log      *slog.Logger
+
+	// Retention sweeps due data; Ledger is the erasure ledger's store.
+	Retention *retention.Service
+	Ledger    store.LedgerStore
 }
 
 // Open opens both stores (creating SQLite files and their directory if
@@ -72,6 +105,15 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	}
 	if o.Root == nil {
 		return nil, errors.New("no root key")
+	}
+	// Reverse proxies whose X-Forwarded-For the public endpoints believe
+	// (rate limits per visitor, hashed addresses as consent proof).
+	proxies, err := httpapi.ParseTrustedProxies(os.Getenv("TRUSTEE_TRUSTED_PROXIES"))
+	if err != nil {
+		return nil, err
+	}
+	if err := o.SMTP.Validate(); err != nil {
+		return nil, err
 	}
 	keysDSN := o.KeysDB
 	if keysDSN == "" {
@@ -104,21 +146,35 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Audit = audit.New(audit.Options{Shards: audit.ShardsFor(st.Engine()), Keys: a.Keys, Logger: o.Logger})
 	a.Vault = &vault.Service{Store: st, Keys: a.Keys, Audit: a.Audit, Tenants: a.Tenants}
 	a.Jobs = jobs.New(st, jobs.Options{Logger: o.Logger})
+	// Consent: renewal marks and banner sites are written in the apply
+	// transaction; renewal notices are durable jobs.
+	a.Consent = &consent.Service{Store: st, Keys: a.Keys, Audit: a.Audit, Tenants: a.Tenants, Jobs: a.Jobs, Logger: o.Logger}
+	a.Tenants.OnApply = a.Consent.OnPolicyApplied
+	a.Consent.RegisterJobs(a.Jobs)
 	every := o.AuditCheckpointEvery
 	if every == 0 {
 		every = audit.DefaultCheckpointEvery
 	}
 	a.Audit.SchedulePeriodic(a.Jobs, st, every)
+	if err := a.openRetention(ctx, o); err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	a.Outbox = outbox.New(st, a.Keys, a.Jobs, outbox.Options{
+		SMTP: o.SMTP, AllowPrivate: o.WebhookAllowPrivate, MaxAttempts: o.OutboxMaxAttempts, Logger: o.Logger,
+	})
+	a.Web = web.New(web.Deps{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, APIKeys: a.APIKeys, Keys: a.Keys,
+		Scheduler: a.Jobs, Logger: o.Logger, SecureCookies: o.SecureCookies || os.Getenv("TRUSTEE_SECURE_COOKIES") == "1"})
 	a.API = httpapi.New(httpapi.Deps{
-		Store: st, Tenants: a.Tenants, Auth: a.Auth, Keys: a.APIKeys, Vault: a.Vault, Audit: a.Audit,
-		Logger: o.Logger, Version: o.Version,
+		Store: st, Tenants: a.Tenants, Auth: a.Auth, Keys: a.APIKeys, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox, Retention: a.Retention,
+		Logger: o.Logger, Version: o.Version, Web: a.Web.Handler(),
+		Consent: a.Consent, Public: httpapi.PublicOptions{TrustedProxies: proxies},
 	})
 	return a, nil
 }
 
 // Close releases both stores.
 func (a *App) Close() error {
-	return errors.Join(a.Store.Close(), a.KeyStore.Close())
+	return errors.Join(a.Store.Close(), a.KeyStore.Close(), a.closeLedger())
 }
 
 // ensureDir creates the directory of an SQLite DSN's file.
@@ -162,6 +218,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string
 	if err := a.Jobs.Start(ctx); err != nil {
 		return err
 	}
+	a.logMail()
 	srv := &http.Server{
 		Handler:           a.API.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -207,4 +264,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string
 		a.Log.Warn("background jobs did not stop in time", "error", err.Error())
 	}
 	return serveErr
+}
+
+// logMail says once, at start, where outgoing email goes, and warns when it
+// goes nowhere yet: emails then stay queued, never dropped.
+func (a *App) logMail() {
+	if a.Outbox == nil {
+		return
+	}
+	if !a.Outbox.SMTPConfigured() {
+		a.Log.Warn("SMTP is not configured: emails stay queued with the status \"SMTP not configured\" until smtp_host and smtp_from are set; webhooks are delivered")
+		return
+	}
+	a.Log.Info("outgoing email configured", "smtp", a.Outbox.SMTP())
 }

@@ -28,6 +28,30 @@ const (
 	PermDecide Permission = "decisions:read"
 	// PermAuditRead: list the audit log and verify its integrity.
 	PermAuditRead Permission = "audit:read"
+	// PermStaffManage: create, disable and reset the admin console's staff
+	// accounts (the console's counterpart of apikeys:manage).
+	PermStaffManage Permission = "staff:manage"
+	// PermConsentsWrite: record consent choices, withdrawals, CCPA
+	// opt-outs, direct-marketing objections and suppressions.
+	PermConsentsWrite Permission = "consents:write"
+	// PermConsentsRead: read a subject's consent state and history, and
+	// consent receipts.
+	PermConsentsRead Permission = "consents:read"
+	// PermAudienceRead: list the subjects a purpose may use now (send
+	// lists); ids only, no values.
+	PermAudienceRead Permission = "audience:read"
+	// PermOutboxManage: see queued, delivered and dead-lettered emails and
+	// webhooks (metadata only), retry them now, or mark them handled by
+	// hand.
+	PermOutboxManage Permission = "outbox:manage"
+	// PermRetentionRead: see what retention will delete or anonymise (the
+	// plan: counts per rule, no values).
+	PermRetentionRead Permission = "retention:read"
+	// PermRetentionRun: run the retention sweep now.
+	PermRetentionRun Permission = "retention:run"
+	// PermLegalHolds: place, list and release legal holds, which keep data
+	// from erasure and expiry.
+	PermLegalHolds Permission = "legal_holds:manage"
 )
 
 var matrix = map[Role]map[Permission]bool{
@@ -35,24 +59,42 @@ var matrix = map[Role]map[Permission]bool{
 		PermPolicyRead: true, PermPolicyWrite: true, PermKeysManage: true,
 		PermMetricsRead: true, PermJobsRead: true,
 		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
-		PermAuditRead: true,
+		PermAuditRead: true, PermStaffManage: true,
+
+		PermConsentsWrite: true, PermConsentsRead: true, PermAudienceRead: true,
+
+		PermOutboxManage: true,
+
+		PermRetentionRead: true, PermRetentionRun: true, PermLegalHolds: true,
 	},
 	RoleDPO: {
 		PermPolicyRead: true, PermPolicyWrite: true, PermJobsRead: true,
 		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
 		PermAuditRead: true,
+
+		PermConsentsWrite: true, PermConsentsRead: true, PermAudienceRead: true,
+
+		PermOutboxManage: true,
+
+		PermRetentionRead: true, PermRetentionRun: true, PermLegalHolds: true,
 	},
 	RoleAgent: {
 		PermPolicyRead:   true,
 		PermSubjectsRead: true, PermSubjectsWrite: true, PermDecide: true,
+
+		PermConsentsWrite: true, PermConsentsRead: true,
 	},
 	RoleService: {
 		PermPolicyRead:   true,
 		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
+
+		PermConsentsWrite: true, PermConsentsRead: true, PermAudienceRead: true,
 	},
 	RoleAuditor: {
 		PermPolicyRead: true, PermMetricsRead: true, PermJobsRead: true,
 		PermAuditRead: true,
+
+		PermRetentionRead: true,
 	},
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 var allPermissions = []Permission{PermPolicyRead, PermPolicyWrite, PermKeysManage, PermMetricsRead, PermJobsRead,
-	PermSubjectsRead, PermSubjectsWrite, PermSubjectsErase, PermDecide, PermAuditRead}
+	PermSubjectsRead, PermSubjectsWrite, PermSubjectsErase, PermDecide, PermAuditRead, PermStaffManage}
 
 func TestPermissionMatrix(t *testing.T) {
 	const (
@@ -15,13 +15,14 @@ func TestPermissionMatrix(t *testing.T) {
 		n = false
 	)
 	// Columns: policy:read, policy:write, apikeys:manage, metrics:read, jobs:read,
-	// subjects:read, subjects:write, subjects:erase, decisions:read, audit:read.
+	// subjects:read, subjects:write, subjects:erase, decisions:read, audit:read,
+	// staff:manage.
 	want := map[Role][]bool{
-		RoleAdmin:   {y, y, y, y, y, y, y, y, y, y},
-		RoleDPO:     {y, y, n, n, y, y, y, y, y, y},
-		RoleAgent:   {y, n, n, n, n, y, y, n, y, n},
-		RoleService: {y, n, n, n, n, y, y, y, y, n},
-		RoleAuditor: {y, n, n, y, y, n, n, n, n, y},
+		RoleAdmin:   {y, y, y, y, y, y, y, y, y, y, y},
+		RoleDPO:     {y, y, n, n, y, y, y, y, y, y, n},
+		RoleAgent:   {y, n, n, n, n, y, y, n, y, n, n},
+		RoleService: {y, n, n, n, n, y, y, y, y, n, n},
+		RoleAuditor: {y, n, n, y, y, n, n, n, n, y, n},
 	}
 	if len(want) != len(Roles) {
 		t.Fatalf("table has %d roles, Roles has %d", len(want), len(Roles))
@@ -43,7 +44,8 @@ func TestPermissionMatrix(t *testing.T) {
 			t.Errorf("matrix has role %q that is not in Roles", role)
 		}
 		for perm := range perms {
-			if !slices.Contains(allPermissions, perm) {
+			if !slices.Contains(allPermissions, perm) && !slices.Contains(consentPermissions, perm) && perm != PermOutboxManage &&
+				!slices.Contains(retentionPermissions, perm) {
 				t.Errorf("matrix grants %q, which this test does not know", perm)
 			}
 		}
@@ -103,6 +105,78 @@ func TestRolesWith(t *testing.T) {
 		for _, role := range Roles {
 			if Allowed(role, c.perm) != slices.Contains(got, role) {
 				t.Errorf("RolesWith(%s) and Allowed(%s) disagree", c.perm, role)
+			}
+		}
+	}
+}
+
+// consentPermissions are the consent capability's permissions, checked in
+// their own table so the matrix above keeps its columns.
+var consentPermissions = []Permission{PermConsentsWrite, PermConsentsRead, PermAudienceRead}
+
+func TestConsentPermissions(t *testing.T) {
+	const (
+		y = true
+		n = false
+	)
+	// Columns: consents:write, consents:read, audience:read. Support staff
+	// record and read choices; only the backend and the privacy team list
+	// audiences; an auditor sees no consent records (they hold proof such
+	// as user agents and hashed addresses).
+	want := map[Role][]bool{
+		RoleAdmin:   {y, y, y},
+		RoleDPO:     {y, y, y},
+		RoleAgent:   {y, y, n},
+		RoleService: {y, y, y},
+		RoleAuditor: {n, n, n},
+	}
+	for _, role := range Roles {
+		for i, perm := range consentPermissions {
+			if got := Allowed(role, perm); got != want[role][i] {
+				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, want[role][i])
+			}
+		}
+	}
+}
+
+// TestOutboxPermission: only the people who answer for deliveries — admin
+// and DPO — see the outbox and retry or close its messages.
+func TestOutboxPermission(t *testing.T) {
+	want := map[Role]bool{RoleAdmin: true, RoleDPO: true, RoleAgent: false, RoleService: false, RoleAuditor: false}
+	for _, role := range Roles {
+		if got := Allowed(role, PermOutboxManage); got != want[role] {
+			t.Errorf("Allowed(%s, outbox:manage) = %v, want %v", role, got, want[role])
+		}
+	}
+}
+
+// retentionPermissions are the permissions of retention and legal holds,
+// tested in their own table.
+var retentionPermissions = []Permission{PermRetentionRead, PermRetentionRun, PermLegalHolds}
+
+func TestRetentionPermissions(t *testing.T) {
+	const (
+		y = true
+		n = false
+	)
+	// Columns: retention:read, retention:run, legal_holds:manage. The plan
+	// holds counts, no personal data, so an auditor may read it; running a
+	// sweep and placing holds change what is kept, so only DPOs and admins.
+	want := map[Role][]bool{
+		RoleAdmin:   {y, y, y},
+		RoleDPO:     {y, y, y},
+		RoleAgent:   {n, n, n},
+		RoleService: {n, n, n},
+		RoleAuditor: {y, n, n},
+	}
+	for _, role := range Roles {
+		row, ok := want[role]
+		if !ok {
+			t.Fatalf("role %q missing from the table", role)
+		}
+		for i, perm := range retentionPermissions {
+			if got := Allowed(role, perm); got != row[i] {
+				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, row[i])
 			}
 		}
 	}

@@ -6,6 +6,9 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
+	"net/mail"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,17 +37,45 @@ type Config struct {
 	LogLevel        string        `koanf:"log_level"`
 	LogFormat       string        `koanf:"log_format"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+
+	// Outgoing email (package outbox). Without SMTPHost, emails stay
+	// queued and say "SMTP not configured"; they are never dropped.
+	SMTPHost     string `koanf:"smtp_host"`
+	SMTPPort     int    `koanf:"smtp_port"` // 0: 587, 465 or 25 by SMTPTLS
+	SMTPUsername string `koanf:"smtp_username"`
+	// SMTPPassword is best given as TRUSTEE_SMTP_PASSWORD; there is no
+	// flag for it, as flags show in process listings. Never logged.
+	SMTPPassword string `koanf:"smtp_password"`
+	SMTPFrom     string `koanf:"smtp_from"`
+	SMTPTLS      string `koanf:"smtp_tls"` // starttls | tls | none
+	// WebhookAllowPrivate lets webhooks reach loopback, private and
+	// link-local addresses; off, as a webhook URL must not reach inside
+	// the network.
+	WebhookAllowPrivate bool `koanf:"webhook_allow_private"`
+	// OutboxMaxAttempts is how often an email or webhook is tried before
+	// it is dead-lettered.
+	OutboxMaxAttempts int `koanf:"outbox_max_attempts"`
+
+	// LedgerDB is the erasure ledger (see internal/backup): erasure-ledger.db
+	// beside an SQLite data file by default, the data database on
+	// PostgreSQL. Keep it where no restore of the data or the key store
+	// writes. BackupDir, if set, is pruned of backups older than the
+	// policies' backup retention, hourly.
+	LedgerDB  string `koanf:"ledger_db"`
+	BackupDir string `koanf:"backup_dir"`
 }
 
 // Defaults are used when nothing else sets a value.
 func Defaults() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DB:              "sqlite:trustee-data/trustee.db",
-		Tenant:          "default",
-		LogLevel:        "info",
-		LogFormat:       "json",
-		ShutdownTimeout: 20 * time.Second,
+		Addr:              "127.0.0.1:8080",
+		DB:                "sqlite:trustee-data/trustee.db",
+		Tenant:            "default",
+		LogLevel:          "info",
+		LogFormat:         "json",
+		ShutdownTimeout:   20 * time.Second,
+		SMTPTLS:           "starttls",
+		OutboxMaxAttempts: 10,
 	}
 }
 
@@ -52,7 +83,9 @@ func Defaults() Config {
 const EnvPrefix = "TRUSTEE_"
 
 // Known lists the setting names, for error messages and docs.
-var Known = []string{"addr", "db", "keys_db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout"}
+var Known = []string{"addr", "db", "keys_db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout",
+	"smtp_host", "smtp_port", "smtp_username", "smtp_password", "smtp_from", "smtp_tls", "webhook_allow_private", "outbox_max_attempts",
+	"ledger_db", "backup_dir"}
 
 // Load merges defaults, the file (if path is not empty), the environment and
 // the flags that were set on the command line. Flag names use dashes
@@ -64,6 +97,7 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 	def := map[string]any{
 		"addr": d.Addr, "db": d.DB, "tenant": d.Tenant, "log_level": d.LogLevel,
 		"log_format": d.LogFormat, "shutdown_timeout": d.ShutdownTimeout.String(),
+		"smtp_tls": d.SMTPTLS, "outbox_max_attempts": d.OutboxMaxAttempts,
 	}
 	for key, v := range def {
 		if err := k.Set(key, v); err != nil {
@@ -93,7 +127,7 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 		// Paths in a config file are relative to the file, so the file works
 		// from whatever directory trustee is started in.
 		base := filepath.Dir(path)
-		for _, key := range []string{"key_file", "policy", "tls_cert", "tls_key"} {
+		for _, key := range []string{"key_file", "policy", "tls_cert", "tls_key", "backup_dir"} {
 			if v := kf.String(key); v != "" && !filepath.IsAbs(v) {
 				if err := kf.Set(key, filepath.Join(base, v)); err != nil {
 					return Config{}, err
@@ -103,7 +137,7 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 		// Every SQLite form the store accepts (sqlite:PATH, sqlite://PATH,
 		// sqlite3:, file:, a bare path) is resolved; PostgreSQL DSNs and
 		// DSNs the store rejects anyway are kept as written.
-		for _, key := range []string{"db", "keys_db"} {
+		for _, key := range []string{"db", "keys_db", "ledger_db"} {
 			if v := kf.String(key); v != "" {
 				kind, p, err := engines.Parse(v)
 				if err == nil && kind == engines.SQLite && p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, ":memory:") {
@@ -182,6 +216,51 @@ func (c Config) Validate() error {
 	}
 	if c.DB == "" {
 		return fmt.Errorf("db must not be empty")
+	}
+	return c.validateSMTP()
+}
+
+// LogValue shows the settings in structured logs without the SMTP
+// password.
+func (c Config) LogValue() slog.Value {
+	if c.SMTPPassword != "" {
+		c.SMTPPassword = "[redacted]"
+	}
+	type plain Config // without this method
+	return slog.AnyValue(plain(c))
+}
+
+// validateSMTP checks the outgoing-mail settings, naming the setting at
+// fault. The password is never part of a message.
+func (c Config) validateSMTP() error {
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		return fmt.Errorf("smtp_tls must be starttls, tls or none, not %q", c.SMTPTLS)
+	}
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		return fmt.Errorf("smtp_port must be 1 to 65535 (or 0 for the usual port of smtp_tls), not %d", c.SMTPPort)
+	}
+	if c.OutboxMaxAttempts < 1 || c.OutboxMaxAttempts > 100 {
+		return fmt.Errorf("outbox_max_attempts must be 1 to 100, not %d", c.OutboxMaxAttempts)
+	}
+	if c.SMTPHost == "" {
+		if c.SMTPFrom != "" || c.SMTPUsername != "" || c.SMTPPassword != "" || c.SMTPPort != 0 {
+			return fmt.Errorf("smtp_host is required when other smtp_ settings are given")
+		}
+		return nil
+	}
+	if _, ipErr := netip.ParseAddr(c.SMTPHost); strings.ContainsAny(c.SMTPHost, " /\r\n[]") || (ipErr != nil && strings.Contains(c.SMTPHost, ":")) {
+		return fmt.Errorf("smtp_host must be a host name or address without scheme or port (use smtp_port), not %q", c.SMTPHost)
+	}
+	if c.SMTPFrom == "" {
+		return fmt.Errorf("smtp_from is required when smtp_host is set, e.g. \"Acme Privacy <privacy@acme.example>\"")
+	}
+	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+		return fmt.Errorf("smtp_from must be an email address, optionally with a name, e.g. \"Acme Privacy <privacy@acme.example>\"")
+	}
+	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
+		return fmt.Errorf("smtp_username and smtp_password must be given together (the password best in TRUSTEE_SMTP_PASSWORD)")
 	}
 	return nil
 }

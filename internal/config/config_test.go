@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +43,15 @@ func serveFlags() *pflag.FlagSet {
 	f.String("log-level", d.LogLevel, "")
 	f.String("log-format", d.LogFormat, "")
 	f.Duration("shutdown-timeout", d.ShutdownTimeout, "")
+	f.String("smtp-host", "", "")
+	f.Int("smtp-port", 0, "")
+	f.String("smtp-username", "", "")
+	f.String("smtp-from", "", "")
+	f.String("smtp-tls", d.SMTPTLS, "")
+	f.Bool("webhook-allow-private", false, "")
+	f.Int("outbox-max-attempts", d.OutboxMaxAttempts, "")
+	f.String("ledger-db", "", "")
+	f.String("backup-dir", "", "")
 	return f
 }
 
@@ -78,6 +90,26 @@ func get(c Config, key string) string {
 		return c.LogFormat
 	case "shutdown_timeout":
 		return c.ShutdownTimeout.String()
+	case "smtp_host":
+		return c.SMTPHost
+	case "smtp_port":
+		return strconv.Itoa(c.SMTPPort)
+	case "smtp_username":
+		return c.SMTPUsername
+	case "smtp_password":
+		return c.SMTPPassword
+	case "smtp_from":
+		return c.SMTPFrom
+	case "smtp_tls":
+		return c.SMTPTLS
+	case "webhook_allow_private":
+		return strconv.FormatBool(c.WebhookAllowPrivate)
+	case "outbox_max_attempts":
+		return strconv.Itoa(c.OutboxMaxAttempts)
+	case "ledger_db":
+		return c.LedgerDB
+	case "backup_dir":
+		return c.BackupDir
 	}
 	panic("unknown key " + key)
 }
@@ -116,6 +148,15 @@ func TestPrecedence(t *testing.T) {
 		"tls_key":          {"", "/tls/file.key", "/tls/env.key", "/tls/flag.key"},
 		"log_level":        {"info", "warn", "error", "debug"},
 		"shutdown_timeout": {"20s", "5s", "6s", "7s"},
+		// smtp_password has no flag; see TestSMTPPassword.
+		"smtp_host":             {"", "file.smtp.example", "env.smtp.example", "flag.smtp.example"},
+		"smtp_port":             {"0", "2525", "2526", "2527"},
+		"smtp_from":             {"", "privacy@file.example", "privacy@env.example", "privacy@flag.example"},
+		"smtp_tls":              {"starttls", "tls", "none", "starttls"},
+		"webhook_allow_private": {"false", "true", "false", "true"},
+		"outbox_max_attempts":   {"10", "3", "4", "5"},
+		"ledger_db":             {"", "postgres://file@db/l", "postgres://env@db/l", "postgres://flag@db/l"},
+		"backup_dir":            {"", "/backups/file", "/backups/env", "/backups/flag"},
 	}
 	for key := range settings {
 		if !known(key) {
@@ -333,6 +374,10 @@ func TestEnvErrors(t *testing.T) {
 		{"TRUSTEE_LOG_LEVEL", "verbose", "log_level"},
 		{"TRUSTEE_TLS_KEY", "/k.pem", "tls_cert and tls_key"},
 		{"TRUSTEE_ADDR", "", "addr"},
+		{"TRUSTEE_SMTP_TLS", "ssl", "smtp_tls"},
+		{"TRUSTEE_SMTP_PORT", "submission", "settings"},
+		{"TRUSTEE_WEBHOOK_ALLOW_PRIVATE", "maybe", "settings"},
+		{"TRUSTEE_SMTP_FROM", "p@acme.example", "smtp_host is required"},
 	}
 	for _, c := range cases {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
@@ -371,6 +416,10 @@ func TestRelativePaths(t *testing.T) {
 		{"db", "/var/lib/trustee.db", "/var/lib/trustee.db"},
 		{"db", "postgres://trustee@db.internal/trustee?sslmode=require&search_path=t1", "postgres://trustee@db.internal/trustee?sslmode=require&search_path=t1"},
 		{"db", "postgresql://trustee@db/trustee", "postgresql://trustee@db/trustee"},
+		{"ledger_db", "sqlite:ledger/erasure-ledger.db", "sqlite:" + filepath.Join(dir, "ledger", "erasure-ledger.db")},
+		{"ledger_db", "postgres://trustee@db/trustee?search_path=ledger", "postgres://trustee@db/trustee?search_path=ledger"},
+		{"backup_dir", "backups", filepath.Join(dir, "backups")},
+		{"backup_dir", "/srv/backups", "/srv/backups"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -454,6 +503,23 @@ func TestValidate(t *testing.T) {
 		{"negative shutdown", func(c *Config) { c.ShutdownTimeout = -time.Second }, "shutdown_timeout"},
 		{"empty addr", func(c *Config) { c.Addr = "" }, "addr"},
 		{"empty db", func(c *Config) { c.DB = "" }, "db"},
+		{"smtp", func(c *Config) { c.SMTPHost, c.SMTPFrom = "smtp.example.com", "Acme <privacy@acme.example>" }, ""},
+		{"smtp with auth", func(c *Config) {
+			c.SMTPHost, c.SMTPFrom, c.SMTPUsername, c.SMTPPassword = "smtp.example.com", "privacy@acme.example", "u", "p"
+		}, ""},
+		{"smtp on an IPv6 address", func(c *Config) { c.SMTPHost, c.SMTPFrom = "::1", "privacy@acme.example" }, ""},
+		{"smtp without from", func(c *Config) { c.SMTPHost = "smtp.example.com" }, "smtp_from is required"},
+		{"smtp with a bad from", func(c *Config) { c.SMTPHost, c.SMTPFrom = "smtp.example.com", "privacy" }, "smtp_from must be"},
+		{"smtp host with port", func(c *Config) { c.SMTPHost, c.SMTPFrom = "smtp.example.com:587", "p@acme.example" }, "smtp_host"},
+		{"smtp host as URL", func(c *Config) { c.SMTPHost, c.SMTPFrom = "smtp://smtp.example.com", "p@acme.example" }, "smtp_host"},
+		{"smtp user without password", func(c *Config) {
+			c.SMTPHost, c.SMTPFrom, c.SMTPUsername = "smtp.example.com", "p@acme.example", "u"
+		}, "together"},
+		{"smtp settings without host", func(c *Config) { c.SMTPFrom = "p@acme.example" }, "smtp_host is required"},
+		{"bad smtp_tls", func(c *Config) { c.SMTPTLS = "ssl" }, "smtp_tls"},
+		{"empty smtp_tls", func(c *Config) { c.SMTPTLS = "" }, "smtp_tls"},
+		{"bad smtp_port", func(c *Config) { c.SMTPPort = 65536 }, "smtp_port"},
+		{"zero outbox attempts", func(c *Config) { c.OutboxMaxAttempts = 0 }, "outbox_max_attempts"},
 	}
 	for _, c := range cases {
 		cfg := Defaults()
@@ -465,5 +531,35 @@ func TestValidate(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: Validate = %v, want an error containing %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestSMTPPassword: the password comes from the file or the environment
+// (there is no flag, as flags show in process listings), and never shows in
+// logs of the settings.
+func TestSMTPPassword(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	file := writeFile(t, filepath.Join(dir, "trustee.yaml"),
+		"smtp_host: smtp.example.com\nsmtp_from: privacy@acme.example\nsmtp_username: trustee\nsmtp_password: from-the-file\n")
+	c, err := Load(file, serveFlags())
+	if err != nil || c.SMTPPassword != "from-the-file" {
+		t.Fatalf("file: %q, %v", c.SMTPPassword, err)
+	}
+	t.Setenv("TRUSTEE_SMTP_PASSWORD", "from-the-env")
+	c, err = Load(file, serveFlags())
+	if err != nil || c.SMTPPassword != "from-the-env" {
+		t.Fatalf("env: %q, %v", c.SMTPPassword, err)
+	}
+	if serveFlags().Lookup("smtp-password") != nil {
+		t.Error("a password flag exists")
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("settings", "config", c)
+	if strings.Contains(buf.String(), "from-the-env") || !strings.Contains(buf.String(), "smtp.example.com") {
+		t.Errorf("logged settings: %s", buf.String())
+	}
+	if err := c.Validate(); err != nil || strings.Contains(fmt.Sprint(c.validateSMTP()), "from-the") {
+		t.Errorf("validate: %v", err)
 	}
 }

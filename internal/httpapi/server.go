@@ -19,6 +19,9 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/outbox"
+	"github.com/trustee-privacy/trustee/internal/retention"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/tenant"
 	"github.com/trustee-privacy/trustee/internal/vault"
@@ -33,6 +36,7 @@ type Deps struct {
 	Keys    *auth.Keys
 	Vault   *vault.Service
 	Audit   *audit.Log
+	Outbox  *outbox.Outbox
 	Logger  *slog.Logger
 	// Version is the build version reported in the OpenAPI document and /healthz.
 	Version string
@@ -40,6 +44,20 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes caps request bodies; zero means 2 MiB.
 	MaxBodyBytes int64
+	// Consent is the consent service: ledger, receipts, audiences, the
+	// cookie banner's public endpoints, unsubscribe.
+	Consent *consent.Service
+	// Public tunes the public (no API key) endpoints: rate limits per
+	// client address and trusted proxies; zero fields take the defaults.
+	Public PublicOptions
+	// Web, when set, serves the privacy center and the admin console
+	// (/admin/, /p/, /static/) behind the same middleware; its sessions
+	// never authenticate API operations.
+	Web http.Handler
+
+	// Retention runs retention and legal holds (retention_ops.go,
+	// legalholds_ops.go).
+	Retention *retention.Service
 }
 
 // Server is the assembled HTTP API.
@@ -98,7 +116,17 @@ func New(d Deps) *Server {
 	s.registerKeys()
 	s.registerSubjects()
 	s.registerAudit()
+	s.registerConsent()
+	s.registerPublic()
+	s.registerOutbox()
+	s.registerRetention()
+	s.registerLegalHolds()
 	mux.Handle("GET /metrics", s.requirePlain(auth.PermMetricsRead, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	if d.Web != nil {
+		for _, prefix := range []string{"/admin/", "/p/", "/static/"} {
+			mux.Handle(prefix, d.Web)
+		}
+	}
 	mux.HandleFunc("/", s.fallback)
 
 	var h http.Handler = mux

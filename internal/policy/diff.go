@@ -25,7 +25,7 @@ type Change struct {
 	Kind ChangeKind
 	// Area is what kind of thing changed: policy (top-level settings),
 	// controller, jurisdiction, category, field, collection, purpose,
-	// recipient, retention, cookie, rights or children.
+	// recipient, retention, cookie, site, rights or children.
 	Area string
 	// Key names the thing: a purpose key, a field name, a top-level key.
 	Key string
@@ -145,6 +145,9 @@ func Diff(old, new *Policy) DiffResult {
 	})
 	diffList(&r, "cookie", old.Cookies, new.Cookies, func(c Cookie) string { return c.Name }, func(c Cookie) []string {
 		return nonEmpty("category: "+string(c.Category), "duration: "+c.Duration.String(), "provider: "+c.Provider)
+	})
+	diffList(&r, "site", old.Sites, new.Sites, func(x Site) string { return x.Key }, func(x Site) []string {
+		return nonEmpty("origins: "+strings.Join(x.Origins, ", "), prefixed("notice_url: ", x.NoticeURL))
 	})
 	if ds := diffValues("", reflect.ValueOf(old.Rights), reflect.ValueOf(new.Rights)); len(ds) > 0 {
 		r.Changes = append(r.Changes, Change{Kind: Changed, Area: "rights", Key: "rights", Details: ds})

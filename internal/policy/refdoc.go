@@ -429,6 +429,10 @@ var ruleDocs = []string{
 	"`rights.verification` is `none` for a request that discloses or changes data (access, portability, rectification, erasure, ccpa_know, ccpa_delete, ccpa_correct).",
 	"`children.minimum_age` is below 13 while the GDPR or UK GDPR applies (Art. 8), or above 21.",
 	"an email address or URL (absolute `http(s)`) is malformed; `language` is not a BCP 47 tag.",
+	"a site key is not 3 to 63 characters of `a-z`, `0-9` and `-`, or two sites share one; an origin is not exactly `scheme://host[:port]` as browsers send it (lower case, no path, no trailing `/`, no default port, no wildcard).",
+	"a site maps a purpose that does not exist, is not based on consent, or is mapped to two categories; the policy declares functional, analytics or advertising cookies and a site maps no purpose to that category.",
+	"a site's consent cookie is declared with a category other than `necessary`.",
+	"a site has no banner texts in the policy's language when that is not English (built-in texts exist only in English), or they lack a label; a banner text is longer than 2000 characters.",
 }
 
 var warningDocs = []string{
@@ -438,6 +442,7 @@ var warningDocs = []string{
 	"`sale_or_share` is set while the CCPA is not among the jurisdictions.",
 	"`cookie_settings` is set but no cookie needs consent, so there is no choice to change and the notice leaves the text out.",
 	"`transfer` is set for a recipient that is not in a third country.",
+	"a site's consent cookie is not declared under `cookies`; an origin uses plain `http` outside local testing; a site has no `notice_url` and the controller no `website`.",
 	"a purpose states a `legitimate_interest`, a `legal_obligation` or a `special_category_condition` it does not need.",
 	"`children.minimum_age` is above 16 under the GDPR (the service then excludes older teenagers rather than asking for parental consent), or below 13 under the CCPA alone (COPPA).",
 }

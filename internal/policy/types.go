@@ -29,6 +29,7 @@ type Policy struct {
 	Recipients         []Recipient     `yaml:"recipients,omitempty" json:"recipients,omitempty" doc:"Processors and third parties that receive personal data."`
 	Cookies            []Cookie        `yaml:"cookies,omitempty" json:"cookies,omitempty" doc:"Cookies and similar trackers set by the website or app."`
 	CookieSettings     string          `yaml:"cookie_settings,omitempty" json:"cookie_settings,omitempty" doc:"How people change or withdraw their cookie choices, in plain words; shown in the cookie section of the notice instead of the general sentence. Used only when some cookies need consent." example:"Use 'Cookie preferences' at the bottom of every page."`
+	Sites              []Site          `yaml:"sites,omitempty" json:"sites,omitempty" doc:"Websites and apps that show Trustee's cookie banner (/consent.js): where it may run, which purposes its categories stand for, and its texts."`
 	Retention          []RetentionRule `yaml:"retention" json:"retention" required:"true" doc:"How long data is kept and what happens when the time is up."`
 	DefaultRetention   string          `yaml:"default_retention,omitempty" json:"default_retention,omitempty" doc:"Key of the retention rule for fields and collections that do not name one." example:"account_closed_30d"`
 	Rights             Rights          `yaml:"rights,omitempty" json:"rights,omitzero" doc:"How data-subject requests are verified, timed and charged."`
@@ -148,11 +149,27 @@ const (
 
 // Collection is a kind of repeated record held per person.
 type Collection struct {
-	Name        string `yaml:"name" json:"name" required:"true" doc:"Collection name used in the API, lower snake case." example:"orders"`
-	Category    string `yaml:"category" json:"category" required:"true" doc:"Data category of the records." example:"user.behavior.purchase_history"`
-	Source      Source `yaml:"source,omitempty" json:"source,omitempty" enum:"provided,observed,inferred,third_party" doc:"Where the records come from. Defaults to provided."`
-	Retention   string `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule for each record; defaults to default_retention." example:"tax_10y"`
-	Description string `yaml:"description,omitempty" json:"description,omitempty" doc:"What a record holds, for the notice." example:"What you ordered, when, and what you paid."`
+	Name        string        `yaml:"name" json:"name" required:"true" doc:"Collection name used in the API, lower snake case." example:"orders"`
+	Category    string        `yaml:"category" json:"category" required:"true" doc:"Data category of the records." example:"user.behavior.purchase_history"`
+	Source      Source        `yaml:"source,omitempty" json:"source,omitempty" enum:"provided,observed,inferred,third_party" doc:"Where the records come from. Defaults to provided."`
+	Retention   string        `yaml:"retention,omitempty" json:"retention,omitempty" doc:"Key of the retention rule for each record; defaults to default_retention." example:"tax_10y"`
+	Description string        `yaml:"description,omitempty" json:"description,omitempty" doc:"What a record holds, for the notice." example:"What you ordered, when, and what you paid."`
+	Anonymise   Anonymisation `yaml:"anonymise,omitempty" json:"anonymise,omitzero" doc:"What is left of a record when its retention rule anonymises it: a count per period, and the attributes listed here. Without it, a count per month and nothing else."`
+}
+
+// Anonymisation says what anonymisation keeps of a record. The record itself
+// is destroyed; a counter per collection, generalised period and values of
+// the kept attributes is increased, so the records can still be counted
+// (how many door openings in March, orders per country) without anything
+// that points to the person: no subject, no exact time, no other attribute.
+type Anonymisation struct {
+	Keep       []string       `yaml:"keep,omitempty" json:"keep,omitempty" doc:"Top-level attributes of a record kept in the count, for example a country or a plan. Only short text (up to 64 characters), numbers and true/false are kept. Keep coarse attributes only: a rare combination can single a person out." example:"[\"country\"]"`
+	Generalise Generalisation `yaml:"generalise,omitempty" json:"generalise,omitzero" doc:"How the record's time is generalised."`
+}
+
+// Generalisation coarsens what anonymisation keeps.
+type Generalisation struct {
+	Date string `yaml:"date,omitempty" json:"date,omitempty" enum:"month,year" doc:"The period records are counted in: month (default) or year." example:"month"`
 }
 
 // Purpose is one reason for processing, with its legal basis. Reads of
@@ -385,3 +402,70 @@ const (
 	FeesFree          FeePolicy = "free"
 	FeesExcessiveOnly FeePolicy = "excessive_only"
 )
+
+// Site is a website or app that embeds Trustee's cookie banner. The banner
+// fetches its configuration and records choices without an API key, so the
+// site key and the allowed origins are what tie a browser's request to a
+// tenant and keep other websites from posting choices in its name.
+type Site struct {
+	Key           string         `yaml:"key" json:"key" required:"true" doc:"Public site key: the banner's data-site attribute and the {site} in /v1/public/{site}/...; 3 to 63 characters of a-z, 0-9 and -, starting with a letter or digit, unique across the Trustee deployment." example:"brightfjord-www"`
+	Name          string         `yaml:"name" json:"name" required:"true" doc:"Name of the website or app, shown in consent receipts." example:"Brightfjord website"`
+	Origins       []string       `yaml:"origins" json:"origins" required:"true" doc:"Origins whose pages may use the banner, written exactly as browsers send them in the Origin header: scheme://host, with :port only when it is not the scheme's default; no path." example:"[\"https://www.example.com\"]"`
+	NoticeURL     string         `yaml:"notice_url,omitempty" json:"notice_url,omitempty" doc:"Link to the privacy notice, shown in the banner; defaults to controller.website." example:"https://www.example.com/privacy"`
+	ConsentCookie string         `yaml:"consent_cookie,omitempty" json:"consent_cookie,omitempty" doc:"Name of the first-party cookie in which the banner remembers the visitor's choice (declare it under cookies as necessary). Defaults to trustee_consent." example:"bf_consent"`
+	Categories    SiteCategories `yaml:"categories,omitempty" json:"categories,omitzero" doc:"The consent-based purposes each banner category stands for. A choice for a category is recorded as a consent event for each of its purposes."`
+	Texts         []BannerTexts  `yaml:"texts,omitempty" json:"texts,omitempty" doc:"The banner's texts, one entry per language. English texts are built in; a policy written in another language gives at least its own. Texts left out fall back to the policy's language."`
+}
+
+// SiteCategories maps the banner's optional cookie categories to purposes.
+// Necessary cookies need no consent and map to nothing.
+type SiteCategories struct {
+	Functional  []string `yaml:"functional,omitempty" json:"functional,omitempty" doc:"Keys of the consent-based purposes behind functional cookies (preferences, chat)." example:"[\"functional_cookies\"]"`
+	Analytics   []string `yaml:"analytics,omitempty" json:"analytics,omitempty" doc:"Keys of the consent-based purposes behind analytics cookies." example:"[\"analytics_cookies\"]"`
+	Advertising []string `yaml:"advertising,omitempty" json:"advertising,omitempty" doc:"Keys of the consent-based purposes behind advertising cookies. A Global Privacy Control signal turns this category off." example:"[\"advertising\"]"`
+}
+
+// For returns the purposes mapped to a banner category.
+func (c SiteCategories) For(cat CookieCategory) []string {
+	switch cat {
+	case CookieFunctional:
+		return c.Functional
+	case CookieAnalytics:
+		return c.Analytics
+	case CookieAdvertising:
+		return c.Advertising
+	}
+	return nil
+}
+
+// OptionalCookieCategories are the banner categories a visitor can switch,
+// in the order the banner shows them.
+var OptionalCookieCategories = []CookieCategory{CookieFunctional, CookieAnalytics, CookieAdvertising}
+
+// BannerTexts are the cookie banner's texts in one language. Every text is
+// optional: missing ones fall back to the policy's language, and English
+// has built-in defaults.
+type BannerTexts struct {
+	Language               string `yaml:"language" json:"language" required:"true" doc:"Language of these texts as a BCP 47 tag." example:"nb"`
+	Title                  string `yaml:"title,omitempty" json:"title,omitempty" doc:"Heading of the banner." example:"Cookies on our website"`
+	Description            string `yaml:"description,omitempty" json:"description,omitempty" doc:"What the banner asks, in plain words." example:"We use cookies to remember your choices and, if you agree, to measure and advertise."`
+	AcceptAll              string `yaml:"accept_all,omitempty" json:"accept_all,omitempty" doc:"Label of the button that allows every category." example:"Accept all"`
+	RejectAll              string `yaml:"reject_all,omitempty" json:"reject_all,omitempty" doc:"Label of the button that refuses every optional category; shown as prominently as accept_all." example:"Reject all"`
+	Customize              string `yaml:"customize,omitempty" json:"customize,omitempty" doc:"Label of the button that shows the categories to choose from." example:"Choose"`
+	Save                   string `yaml:"save,omitempty" json:"save,omitempty" doc:"Label of the button that saves the chosen categories." example:"Save choices"`
+	Settings               string `yaml:"settings,omitempty" json:"settings,omitempty" doc:"Heading of the preferences dialog when it is reopened." example:"Cookie settings"`
+	Close                  string `yaml:"close,omitempty" json:"close,omitempty" doc:"Label of the close button." example:"Close"`
+	AlwaysOn               string `yaml:"always_on,omitempty" json:"always_on,omitempty" doc:"Shown next to necessary cookies, which cannot be switched off." example:"Always on"`
+	Receipt                string `yaml:"receipt,omitempty" json:"receipt,omitempty" doc:"Label before the receipt id of the last choice." example:"Your receipt"`
+	GPC                    string `yaml:"gpc,omitempty" json:"gpc,omitempty" doc:"Shown when the browser sends a Global Privacy Control signal." example:"Your browser asks us not to sell or share your data, so advertising stays off."`
+	NoticeLink             string `yaml:"notice_link,omitempty" json:"notice_link,omitempty" doc:"Text of the link to the privacy notice." example:"Privacy notice"`
+	Cookies                string `yaml:"cookies,omitempty" json:"cookies,omitempty" doc:"Heading of the list of cookies in a category." example:"Cookies"`
+	NecessaryLabel         string `yaml:"necessary_label,omitempty" json:"necessary_label,omitempty" doc:"Name of the necessary category." example:"Necessary"`
+	NecessaryDescription   string `yaml:"necessary_description,omitempty" json:"necessary_description,omitempty" doc:"What necessary cookies do." example:"Keep the site working and secure; they need no consent."`
+	FunctionalLabel        string `yaml:"functional_label,omitempty" json:"functional_label,omitempty" doc:"Name of the functional category." example:"Functional"`
+	FunctionalDescription  string `yaml:"functional_description,omitempty" json:"functional_description,omitempty" doc:"The request for consent to functional cookies; defaults to the consent.text of its purposes. Its hash is kept with each choice as proof of what was shown."`
+	AnalyticsLabel         string `yaml:"analytics_label,omitempty" json:"analytics_label,omitempty" doc:"Name of the analytics category." example:"Analytics"`
+	AnalyticsDescription   string `yaml:"analytics_description,omitempty" json:"analytics_description,omitempty" doc:"The request for consent to analytics cookies; defaults to the consent.text of its purposes."`
+	AdvertisingLabel       string `yaml:"advertising_label,omitempty" json:"advertising_label,omitempty" doc:"Name of the advertising category." example:"Advertising"`
+	AdvertisingDescription string `yaml:"advertising_description,omitempty" json:"advertising_description,omitempty" doc:"The request for consent to advertising cookies; defaults to the consent.text of its purposes."`
+}

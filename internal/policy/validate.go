@@ -59,6 +59,7 @@ func (v *validator) run() {
 	v.checkRecipients()
 	v.checkPurposes()
 	v.checkCookies()
+	v.checkSites()
 	v.checkRights()
 	v.checkChildren()
 	v.checkUsage()
@@ -360,6 +361,33 @@ func (v *validator) checkFields() {
 		if c.Retention == "" && v.p.DefaultRetention == "" && c.Name != "" {
 			v.errf(path, "collection %s has no retention rule: set its retention, or default_retention", quote(c.Name))
 		}
+		v.checkAnonymise(path+".anonymise", c)
+	}
+}
+
+// checkAnonymise checks what anonymisation keeps of a collection's records.
+func (v *validator) checkAnonymise(path string, c *Collection) {
+	a := c.Anonymise
+	if len(a.Keep) == 0 && a.Generalise.Date == "" {
+		return
+	}
+	if len(a.Keep) > 16 {
+		v.errf(path+".keep", "anonymise keeps %d attributes; keep at most 16, and only coarse ones: every attribute kept makes a counted record easier to single out", len(a.Keep))
+	}
+	seen := map[string]bool{}
+	for i, k := range a.Keep {
+		v.checkName(at(path+".keep", i), "attribute", k)
+		if seen[k] {
+			v.errf(at(path+".keep", i), "attribute %s is kept twice", quote(k))
+		}
+		seen[k] = true
+	}
+	key := c.Retention
+	if key == "" {
+		key = v.p.DefaultRetention
+	}
+	if r := v.ix.retention[key]; r != nil && r.Action != ActionAnonymise {
+		v.warnf(path, "collection %s says what anonymisation keeps, but its retention rule %s deletes records (action %s); the setting is unused", quote(c.Name), quote(key), r.Action)
 	}
 }
 

@@ -61,6 +61,10 @@ type Tx interface {
 	VaultTx
 	AuditTx
 	ControlsTx
+	OutboxTx
+	SuppressionTx
+	AudienceTx
+	StaffTx
 	// OnCommit registers fn to run after the transaction has committed
 	// (never if it rolls back), for in-memory caches that must not see
 	// uncommitted state. Hooks run on the caller's goroutine before Read or

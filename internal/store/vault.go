@@ -67,6 +67,10 @@ type FieldValue struct {
 	Source      string // provided | observed | inferred | third_party
 	CollectedAt time.Time
 	UpdatedAt   time.Time
+	// ExpiresAt is when the retention rule ends (zero: not known yet, e.g.
+	// counted from a contract end that has not happened). Written on
+	// insert and update; reads of values do not load it.
+	ExpiresAt time.Time
 }
 
 // Record is one encrypted entry of a subject's collection.
@@ -78,6 +82,9 @@ type Record struct {
 	Ciphertext  []byte // bound to tenant, subject, collection and record id
 	Source      string
 	CollectedAt time.Time
+	// ExpiresAt is when the retention rule ends (zero: not known yet).
+	// Written on insert; reads of records do not load it.
+	ExpiresAt time.Time
 }
 
 // Idempotency remembers the answer to a request sent with an
@@ -110,6 +117,9 @@ func (e *IdentityConflict) Is(target error) bool { return target == ErrConflict 
 // records. Every method is scoped by tenant id; a subject id of another
 // tenant behaves exactly like one that does not exist.
 type VaultTx interface {
+	// RetentionTx keeps the due times of the rows below; it is part of the
+	// vault's contract because every vault write sets them.
+	RetentionTx
 	// CreateSubject inserts s with its identities and fields at once. If an
 	// identity is taken it returns *IdentityConflict (which Is ErrConflict)
 	// and inserts nothing.

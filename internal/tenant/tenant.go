@@ -42,6 +42,13 @@ type Service struct {
 	Store store.Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnApply, if set, runs inside the transaction that stores a new policy
+	// version (never for an unchanged one), so what it writes commits or
+	// rolls back with the version: the consent package records which
+	// purposes need renewed consent and registers the banner sites there.
+	// An error aborts the apply; a policy.Errors is reported like a
+	// validation error.
+	OnApply func(tx store.Tx, a Applied) error
 	// RefreshEvery bounds how stale the cached active policy may be when
 	// another instance applied a newer version (this instance's own applies
 	// are seen at once). Zero means one second.
@@ -133,6 +140,16 @@ func (s *Service) List(ctx context.Context) ([]store.Tenant, error) {
 		return err
 	})
 	return ts, err
+}
+
+// Applied is what OnApply learns about a new version.
+type Applied struct {
+	TenantID string
+	Version  store.PolicyVersion // as stored, with its number
+	Doc      *policy.Document
+	// Diff compares the previous version with this one; nil for the
+	// tenant's first policy.
+	Diff *policy.DiffResult
 }
 
 // ApplyResult says what applying a policy did.
@@ -228,13 +245,27 @@ func (s *Service) Apply(ctx context.Context, tenantID, name string, src []byte, 
 			return err
 		}
 		res.Version = v
+		res.Diff = nil
+		if s.OnApply != nil {
+			if prev != nil {
+				old, err := s.docOf(tenantID, *prev)
+				if err != nil {
+					return err
+				}
+				d := policy.Diff(old.Policy, doc.Policy)
+				res.Diff = &d
+			}
+			if err := s.OnApply(tx, Applied{TenantID: tenantID, Version: v, Doc: doc, Diff: res.Diff}); err != nil {
+				return err
+			}
+		}
 		tx.OnCommit(func() { s.forget(tenantID) })
 		return nil
 	})
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	if prev != nil && !res.Unchanged {
+	if prev != nil && !res.Unchanged && res.Diff == nil {
 		old, err := policy.Load(fmt.Sprintf("version %d", prev.Version), prev.Source)
 		if err == nil {
 			d := policy.Diff(old.Policy, doc.Policy)
@@ -242,6 +273,23 @@ func (s *Service) Apply(ctx context.Context, tenantID, name string, src []byte, 
 		}
 	}
 	return res, nil
+}
+
+// docOf returns the parsed policy of a stored version, from the cache when
+// it holds that version, so OnApply's diff does not parse the previous
+// policy inside the write transaction in the common case.
+func (s *Service) docOf(tenantID string, v store.PolicyVersion) (*policy.Document, error) {
+	s.mu.Lock()
+	c := s.cache[tenantID]
+	s.mu.Unlock()
+	if c != nil && c.active.Version.Version == v.Version && c.active.Version.Hash == v.Hash {
+		return c.active.Doc, nil
+	}
+	doc, err := policy.Load(fmt.Sprintf("version %d", v.Version), v.Source)
+	if err != nil {
+		return nil, fmt.Errorf("stored policy version %d no longer loads: %w", v.Version, err)
+	}
+	return doc, nil
 }
 
 func (s *Service) forget(tenantID string) {

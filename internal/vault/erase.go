@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -49,6 +50,31 @@ func (s *Service) Erase(ctx context.Context, tenantID, subjectID string, by Acto
 	doc := a.Doc
 	now := s.now()
 	out := Erased{ID: subjectID, ErasedAt: now}
+	if s.Ledger != nil {
+		// The erasure ledger learns of the erasure before it happens, so
+		// that a restore of an older backup cannot bring the person back
+		// even if this process dies half-way; recording a subject that is
+		// then not erased (a failure below) only makes a later restore
+		// erase what was asked to be erased anyway.
+		var ids []store.Identity
+		err := s.Store.Read(ctx, func(tx store.Tx) error {
+			if _, err := tx.GetSubject(tenantID, subjectID); err != nil {
+				return err
+			}
+			var err error
+			ids, err = tx.ListIdentities(tenantID, subjectID)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return Erased{}, ErrNotFound
+		}
+		if err != nil {
+			return Erased{}, err
+		}
+		if err := s.Ledger.RecordErasure(ctx, tenantID, subjectID, ids, now); err != nil {
+			return Erased{}, fmt.Errorf("erasure ledger: %w", err)
+		}
+	}
 	err = s.Store.Write(ctx, func(tx store.Tx) error {
 		out.Kept = out.Kept[:0]
 		subj, err := tx.GetSubject(tenantID, subjectID)
@@ -105,6 +131,19 @@ func (s *Service) Erase(ctx context.Context, tenantID, subjectID string, by Acto
 		}
 		if err := tx.EraseSubject(tenantID, subjectID, out.ErasedAt, keepF, keepC); err != nil {
 			return err
+		}
+		// What is kept gets its due time: a rule kept by law runs its
+		// course (from the account closure just set, for rules counted
+		// from it); what only a hold keeps is due now, and goes with the
+		// first sweep after the hold ends.
+		if len(out.Kept) > 0 {
+			erased, err := tx.GetSubject(tenantID, subjectID)
+			if err != nil {
+				return err
+			}
+			if err := retention.RecomputeSubject(tx, doc, &erased); err != nil {
+				return err
+			}
 		}
 		ev := by.event(actErase, subjectID)
 		ev.Fields = append(append([]string{}, keepF...), keepC...)

@@ -54,6 +54,22 @@ type loaded struct {
 	subj     store.Subject
 	fields   []store.FieldValue
 	controls store.Controls
+	// validSince is the tenant's ConsentValidSince, read only when the
+	// subject has consent states it could invalidate.
+	validSince map[string]int
+}
+
+// loadValidSince reads which purposes' older consents need renewal, in the
+// read transaction that loaded the controls; subjects without consent
+// states skip the query.
+func loadValidSince(tx store.Tx, tenantID string, l *loaded) error {
+	l.validSince = nil
+	if len(l.controls.Consents) == 0 {
+		return nil
+	}
+	var err error
+	l.validSince, err = tx.ConsentValidSince(tenantID)
+	return err
 }
 
 func (s *Service) load(ctx context.Context, tenantID, subjectID string, now time.Time) (loaded, error) {
@@ -77,15 +93,17 @@ func (s *Service) loadWith(ctx context.Context, tenantID string, now time.Time, 
 		l.subj, l.fields = d.Subject, d.Fields
 		l.controls = store.Controls{}
 		if d.NeedsControls() {
-			l.controls, err = tx.SubjectControls(tenantID, d.Subject.ID, now)
+			if l.controls, err = tx.SubjectControls(tenantID, d.Subject.ID, now); err != nil {
+				return err
+			}
 		}
-		return err
+		return loadValidSince(tx, tenantID, &l)
 	})
 	return l, err
 }
 
 func snapshot(l *loaded) *decide.Subject {
-	return decide.Snapshot(l.subj, l.controls, nil)
+	return decide.Snapshot(l.subj, l.controls, l.validSince)
 }
 
 // Get returns what purpose may see of the subject, and records the read.
@@ -300,14 +318,17 @@ func (s *Service) AppendRecord(ctx context.Context, tenantID, subjectID, collect
 		if subj.State == store.SubjectErased {
 			return ErrErased
 		}
-		if err := tx.AppendRecord(store.Record{TenantID: tenantID, SubjectID: subjectID, Collection: collection, ID: id,
-			Ciphertext: ct, Source: source, CollectedAt: at}); err != nil {
-			return err
-		}
 		if at.After(subj.LastActivityAt) {
-			if err := tx.TouchSubject(tenantID, subjectID, at, true); err != nil {
+			if err := s.moveActivity(tx, a.Doc, tenantID, subjectID, at); err != nil {
 				return err
 			}
+			if subj, err = tx.GetSubject(tenantID, subjectID); err != nil {
+				return err
+			}
+		}
+		if err := tx.AppendRecord(store.Record{TenantID: tenantID, SubjectID: subjectID, Collection: collection, ID: id,
+			Ciphertext: ct, Source: source, CollectedAt: at, ExpiresAt: retention.DueAt(a.Doc.RetentionFor(collection), &subj, at)}); err != nil {
+			return err
 		}
 		ev := by.event(actAppend, subjectID)
 		ev.Fields = []string{collection}
@@ -382,6 +403,9 @@ func (s *Service) ListRecords(ctx context.Context, tenantID, subjectID, collecti
 			return err
 		}
 		if l.controls, err = tx.SubjectControls(tenantID, subjectID, now); err != nil {
+			return err
+		}
+		if err := loadValidSince(tx, tenantID, &l); err != nil {
 			return err
 		}
 		recs, err = tx.ListRecords(tenantID, subjectID, collection, after, limit+1)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/keys"
+	"github.com/trustee-privacy/trustee/internal/retention"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/tenant"
 )
@@ -25,6 +26,10 @@ type Service struct {
 	Keys    *keys.Manager
 	Audit   *audit.Log
 	Tenants *tenant.Service
+	// Ledger, if set, records every erasure outside the data and key
+	// stores (see internal/backup), so restoring an older backup cannot
+	// bring an erased person back.
+	Ledger retention.ErasureLedger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 

@@ -14,6 +14,7 @@ import (
 	"github.com/trustee-privacy/trustee/internal/identity"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/policy"
+	"github.com/trustee-privacy/trustee/internal/retention"
 	"github.com/trustee-privacy/trustee/internal/store"
 )
 
@@ -213,7 +214,8 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput, b
 		if err != nil {
 			return Created{}, err
 		}
-		vals = append(vals, store.FieldValue{Field: f.name, Ciphertext: ct, Source: sourceOf(in.Source, f.def), CollectedAt: now, UpdatedAt: now})
+		vals = append(vals, store.FieldValue{Field: f.name, Ciphertext: ct, Source: sourceOf(in.Source, f.def), CollectedAt: now, UpdatedAt: now,
+			ExpiresAt: retention.DueAt(doc.RetentionFor(f.name), &subj, now)})
 		out.Fields = append(out.Fields, f.name)
 	}
 	for _, i := range ids {
@@ -431,6 +433,11 @@ func (s *Service) Update(ctx context.Context, tenantID, subjectID string, in Upd
 			}
 			out.Changed = append(out.Changed, f.name)
 		}
+		// A rectified value keeps its collection time, and so its due time
+		// under a rule counted from collection.
+		for i := range puts {
+			puts[i].ExpiresAt = retention.DueAt(a.Doc.RetentionFor(puts[i].Field), &subj, puts[i].CollectedAt)
+		}
 		if err := tx.PutFields(puts); err != nil {
 			return err
 		}
@@ -516,6 +523,10 @@ func (s *Service) subjectKey(ctx context.Context, tenantID, subjectID string) (*
 // Activity records that the person was active (logged in, used the
 // service), which moves retention rules counted from last activity.
 func (s *Service) Activity(ctx context.Context, tenantID, subjectID string, at time.Time, by Actor) error {
+	a, err := s.active(ctx, tenantID)
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	if at.IsZero() || at.After(now) {
 		at = now
@@ -532,7 +543,7 @@ func (s *Service) Activity(ctx context.Context, tenantID, subjectID string, at t
 			return ErrErased
 		}
 		if at.After(subj.LastActivityAt) {
-			if err := tx.TouchSubject(tenantID, subjectID, at, true); err != nil {
+			if err := s.moveActivity(tx, a.Doc, tenantID, subjectID, at); err != nil {
 				return err
 			}
 		}
@@ -540,4 +551,19 @@ func (s *Service) Activity(ctx context.Context, tenantID, subjectID string, at t
 		ev.At = now
 		return s.Audit.Append(tx, tenantID, ev)
 	})
+}
+
+// moveActivity records activity at at and, in the same transaction, moves
+// the due times of the rows whose retention counts from last activity. The
+// update takes the subject's row lock and never moves activity back, so the
+// subject read after it is current, and so are the due times computed from it.
+func (s *Service) moveActivity(tx store.Tx, doc *policy.Document, tenantID, subjectID string, at time.Time) error {
+	if err := tx.TouchSubject(tenantID, subjectID, at, true); err != nil {
+		return err
+	}
+	subj, err := tx.GetSubject(tenantID, subjectID)
+	if err != nil {
+		return err
+	}
+	return retention.RecomputeSubject(tx, doc, &subj, policy.TriggerLastActivity)
 }

@@ -202,8 +202,8 @@ func (t *dataTx) insertFields(op string, fields []store.FieldValue, replace bool
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO field_values (tenant_id, subject_id, field, ciphertext, source, collected_at, updated_at) VALUES `)
-	args := make([]any, 0, 7*len(fields))
+	b.WriteString(`INSERT INTO field_values (tenant_id, subject_id, field, ciphertext, source, collected_at, updated_at, expires_at) VALUES `)
+	args := make([]any, 0, 8*len(fields))
 	for i, f := range fields {
 		if err := checkID(op, "field", f.Field); err != nil {
 			return err
@@ -214,12 +214,13 @@ func (t *dataTx) insertFields(op string, fields []store.FieldValue, replace bool
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, f.TenantID, f.SubjectID, f.Field, f.Ciphertext, f.Source, micros(f.CollectedAt), micros(f.UpdatedAt))
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, f.TenantID, f.SubjectID, f.Field, f.Ciphertext, f.Source, micros(f.CollectedAt), micros(f.UpdatedAt), nullMicros(f.ExpiresAt))
 	}
 	if replace {
 		b.WriteString(` ON CONFLICT (tenant_id, subject_id, field) DO UPDATE SET ciphertext = excluded.ciphertext,
-			source = excluded.source, collected_at = excluded.collected_at, updated_at = excluded.updated_at`)
+			source = excluded.source, collected_at = excluded.collected_at, updated_at = excluded.updated_at,
+			expires_at = excluded.expires_at`)
 	}
 	_, err := t.c.Exec(op, b.String(), args...)
 	return err
@@ -266,8 +267,11 @@ func (t *dataTx) TouchSubject(tenantID, id string, at time.Time, activity bool) 
 	q := `UPDATE subjects SET updated_at = ? WHERE tenant_id = ? AND id = ?`
 	args := []any{micros(at), tenantID, id}
 	if activity {
-		q = `UPDATE subjects SET updated_at = ?, last_activity_at = ? WHERE tenant_id = ? AND id = ?`
-		args = []any{micros(at), micros(at), tenantID, id}
+		// Activity never moves back, even when two activities race: retention
+		// counted from it must not end earlier than the latest activity.
+		q = `UPDATE subjects SET updated_at = ?, last_activity_at = CASE WHEN last_activity_at < ? THEN ? ELSE last_activity_at END
+			WHERE tenant_id = ? AND id = ?`
+		args = []any{micros(at), micros(at), micros(at), tenantID, id}
 	}
 	n, err := t.c.ExecAffected(op, q, args...)
 	if err != nil {
@@ -427,10 +431,10 @@ func (t *dataTx) AppendRecord(r store.Record) error {
 	if r.CollectedAt.IsZero() {
 		r.CollectedAt = time.Now()
 	}
-	n, err := t.c.ExecAffected(op, `INSERT INTO records (tenant_id, subject_id, collection, id, ciphertext, source, collected_at)
-		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ? AND id = ?)
+	n, err := t.c.ExecAffected(op, `INSERT INTO records (tenant_id, subject_id, collection, id, ciphertext, source, collected_at, expires_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ? AND id = ?)
 		ON CONFLICT DO NOTHING`,
-		r.TenantID, r.SubjectID, r.Collection, r.ID, r.Ciphertext, r.Source, micros(r.CollectedAt), r.TenantID, r.SubjectID)
+		r.TenantID, r.SubjectID, r.Collection, r.ID, r.Ciphertext, r.Source, micros(r.CollectedAt), nullMicros(r.ExpiresAt), r.TenantID, r.SubjectID)
 	if err != nil {
 		return err
 	}

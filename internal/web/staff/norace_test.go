@@ -1,0 +1,5 @@
+//go:build !race
+
+package staff
+
+const raceEnabled = false

@@ -27,7 +27,7 @@ import (
 // env is one running API over a real store with two tenants and a key of
 // every role for the first.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	st      store.Store
 	tenants *tenant.Service
@@ -56,7 +56,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func example(t *testing.T, name string) []byte {
+func example(t testing.TB, name string) []byte {
 	t.Helper()
 	b, ok := examples.File(name)
 	if !ok {
@@ -77,7 +77,7 @@ var engineDSNs = []engineDSN{
 	{"postgres", func(t *testing.T) string { return storetest.PostgresSchemaDSN(t) }},
 }
 
-func newEnv(t *testing.T, dsn string) *env {
+func newEnv(t testing.TB, dsn string) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
@@ -132,7 +132,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -163,7 +163,7 @@ func (e *env) do(method, path, token, contentType string, body []byte) resp {
 }
 
 // problemOK asserts an RFC 9457 problem of the given status and type.
-func problemOK(t *testing.T, r resp, status int, typ string) map[string]any {
+func problemOK(t testing.TB, r resp, status int, typ string) map[string]any {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d: %s", r.status, status, r.body)

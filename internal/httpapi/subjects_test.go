@@ -22,7 +22,7 @@ func (e *env) applyExample(name string) {
 	}
 }
 
-func personBody(t *testing.T, n int, extra map[string]any) []byte {
+func personBody(t testing.TB, n int, extra map[string]any) []byte {
 	t.Helper()
 	fields := map[string]any{}
 	for k, v := range synth.Nth(n).LearningSaaSFields() {

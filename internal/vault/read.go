@@ -516,3 +516,70 @@ func (s *Service) Decide(ctx context.Context, tenantID, subjectID, purpose strin
 
 // LookupKinds are the identity kinds a subject can be looked up by.
 var LookupKinds = []string{string(policy.IdentityEmail), string(policy.IdentityPhone), string(policy.IdentityExternalID), string(policy.IdentityLogin)}
+
+// ErrNoContact means the subject has no email address on file.
+var ErrNoContact = errors.New("the subject has no email address on file")
+
+// ContactEmail returns the subject's email address (the first field with
+// identity kind email) so Trustee itself can write to the person: a
+// verification code, a request outcome, a breach notice. The read is
+// audited with the reason (e.g. "breach notice B-12"), never the address.
+func (s *Service) ContactEmail(ctx context.Context, tenantID, subjectID, reason string, by Actor) (string, error) {
+	a, err := s.active(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	var field *policy.Field
+	for i := range a.Doc.Policy.Fields {
+		if a.Doc.Policy.Fields[i].Identity == policy.IdentityEmail {
+			field = &a.Doc.Policy.Fields[i]
+			break
+		}
+	}
+	if field == nil {
+		return "", ErrNoContact
+	}
+	var fv *store.FieldValue
+	err = s.Store.Read(ctx, func(tx store.Tx) error {
+		d, err := tx.LoadSubject(tenantID, subjectID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		for i := range d.Fields {
+			if d.Fields[i].Field == field.Name {
+				fv = &d.Fields[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if fv == nil {
+		return "", ErrNoContact
+	}
+	dk, err := s.subjectKey(ctx, tenantID, subjectID)
+	if err != nil {
+		return "", err
+	}
+	pt, err := dk.Open(keys.FieldAD(tenantID, subjectID, fv.Field), fv.Ciphertext)
+	if err != nil {
+		return "", fmt.Errorf("field %s of subject %s does not decrypt (tampered or corrupt): %w", fv.Field, subjectID, err)
+	}
+	var addr string
+	if err := json.Unmarshal(pt, &addr); err != nil || addr == "" {
+		return "", ErrNoContact
+	}
+	ev := by.event("subject.contact", subjectID)
+	ev.Fields = []string{fv.Field}
+	ev.Categories = []string{field.Category}
+	ev.Reason = reason
+	ev.At = s.now()
+	if err := s.Audit.Record(ctx, s.Store, tenantID, ev); err != nil {
+		return "", fmt.Errorf("audit the read: %w", err)
+	}
+	return addr, nil
+}

@@ -220,3 +220,24 @@ func TestAnonymousSubjects(t *testing.T) {
 		}
 	})
 }
+
+func TestContactEmail(t *testing.T) {
+	forEngine(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		id := f.create(t, 20)
+		got, err := f.app.Vault.ContactEmail(ctx, f.tenant, id, "test-notice", f.by)
+		if err != nil || got != synth.Nth(20).Email {
+			t.Fatalf("ContactEmail = %q, %v", got, err)
+		}
+		if _, err := f.app.Vault.ContactEmail(ctx, f.tenant, store.NewID(), "test-notice", f.by); !errors.Is(err, vault.ErrNotFound) {
+			t.Errorf("missing subject: %v", err)
+		}
+		anon, err := f.app.Vault.Create(ctx, f.tenant, vault.CreateInput{Anonymous: true, Fields: map[string]json.RawMessage{}}, f.by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.app.Vault.ContactEmail(ctx, f.tenant, anon.ID, "test-notice", f.by); !errors.Is(err, vault.ErrNoContact) {
+			t.Errorf("anonymous subject: %v", err)
+		}
+	})
+}

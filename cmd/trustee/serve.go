@@ -37,6 +37,7 @@ func addServerFlags(cmd *cobra.Command) {
 	f.String("smtp-from", "", `sender of every email, e.g. "Acme Privacy <privacy@acme.example>" (TRUSTEE_SMTP_FROM)`)
 	f.String("smtp-tls", d.SMTPTLS, "starttls, tls (implicit, port 465) or none (a local relay) (TRUSTEE_SMTP_TLS)")
 	f.Bool("webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (TRUSTEE_WEBHOOK_ALLOW_PRIVATE)")
+	f.String("public-url", "", "where people reach Trustee, e.g. https://privacy.example.com; links in emails are built on it (TRUSTEE_PUBLIC_URL)")
 	f.Int("outbox-max-attempts", d.OutboxMaxAttempts, "delivery attempts of an email or webhook before it is dead-lettered (TRUSTEE_OUTBOX_MAX_ATTEMPTS)")
 }
 
@@ -81,7 +82,7 @@ background jobs and close the stores cleanly.`,
 					Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 					From: cfg.SMTPFrom, TLS: cfg.SMTPTLS,
 				},
-				WebhookAllowPrivate: cfg.WebhookAllowPrivate, OutboxMaxAttempts: cfg.OutboxMaxAttempts})
+				WebhookAllowPrivate: cfg.WebhookAllowPrivate, OutboxMaxAttempts: cfg.OutboxMaxAttempts, PublicURL: cfg.PublicURL})
 			if err != nil {
 				return err
 			}

@@ -73,6 +73,9 @@ type Options struct {
 	// session cookie when TLS ends at a proxy; TRUSTEE_SECURE_COOKIES=1 sets
 	// it too. Over Trustee's own TLS it is always on.
 	SecureCookies bool
+	// PublicURL is where people reach this Trustee from outside (no
+	// trailing slash); links in emails are built on it. Empty: no links.
+	PublicURL string
 }
 
 // App is an assembled Trustee.
@@ -95,6 +98,23 @@ type App struct {
 	// Retention sweeps due data; Ledger is the erasure ledger's store.
 	Retention *retention.Service
 	Ledger    store.LedgerStore
+
+	// PublicURL is Options.PublicURL without a trailing slash.
+	PublicURL string
+}
+
+// PrivacyCenterURL returns the absolute address of the tenant's privacy
+// center, or "" when no public URL is configured or the tenant is unknown:
+// emails then name the controller's contact instead of a link.
+func (a *App) PrivacyCenterURL(tenantID string) string {
+	if a.PublicURL == "" {
+		return ""
+	}
+	t, err := a.Tenants.Get(context.Background(), tenantID)
+	if err != nil {
+		return ""
+	}
+	return a.PublicURL + "/p/" + t.Slug + "/"
 }
 
 // Open opens both stores (creating SQLite files and their directory if
@@ -133,7 +153,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("key store: %w", err)
 	}
-	a := &App{Store: st, KeyStore: ks, Log: o.Logger}
+	a := &App{Store: st, KeyStore: ks, Log: o.Logger, PublicURL: strings.TrimRight(o.PublicURL, "/")}
 	mopts := keys.ManagerOptions{Logger: o.Logger}
 	if o.KeyFile != "" {
 		path := o.KeyFile
@@ -162,6 +182,10 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Outbox = outbox.New(st, a.Keys, a.Jobs, outbox.Options{
 		SMTP: o.SMTP, AllowPrivate: o.WebhookAllowPrivate, MaxAttempts: o.OutboxMaxAttempts, Logger: o.Logger,
 	})
+	// People whose consent a policy change no longer covers are asked
+	// again by email (consent.JobRenewalNotice).
+	a.Consent.Notifier = &consent.EmailRenewalNotifier{Tenants: a.Tenants, Store: st, Contacts: a.Vault, Outbox: a.Outbox,
+		PreferencesURL: a.PrivacyCenterURL}
 	a.Web = web.New(web.Deps{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, APIKeys: a.APIKeys, Keys: a.Keys,
 		Scheduler: a.Jobs, Logger: o.Logger, SecureCookies: o.SecureCookies || os.Getenv("TRUSTEE_SECURE_COOKIES") == "1"})
 	a.API = httpapi.New(httpapi.Deps{

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +64,12 @@ type Config struct {
 	// policies' backup retention, hourly.
 	LedgerDB  string `koanf:"ledger_db"`
 	BackupDir string `koanf:"backup_dir"`
+
+	// PublicURL is where people reach this Trustee from outside, e.g.
+	// https://privacy.example.com: links in emails (privacy center,
+	// downloads) are built on it. Empty: emails carry no links and point
+	// to the controller's contact instead.
+	PublicURL string `koanf:"public_url"`
 }
 
 // Defaults are used when nothing else sets a value.
@@ -85,7 +92,7 @@ const EnvPrefix = "TRUSTEE_"
 // Known lists the setting names, for error messages and docs.
 var Known = []string{"addr", "db", "keys_db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout",
 	"smtp_host", "smtp_port", "smtp_username", "smtp_password", "smtp_from", "smtp_tls", "webhook_allow_private", "outbox_max_attempts",
-	"ledger_db", "backup_dir"}
+	"ledger_db", "backup_dir", "public_url"}
 
 // Load merges defaults, the file (if path is not empty), the environment and
 // the flags that were set on the command line. Flag names use dashes
@@ -216,6 +223,12 @@ func (c Config) Validate() error {
 	}
 	if c.DB == "" {
 		return fmt.Errorf("db must not be empty")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("public_url must be an absolute http(s) URL without query, fragment or credentials, e.g. https://privacy.example.com, not %q", c.PublicURL)
+		}
 	}
 	return c.validateSMTP()
 }

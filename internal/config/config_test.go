@@ -52,6 +52,7 @@ func serveFlags() *pflag.FlagSet {
 	f.Int("outbox-max-attempts", d.OutboxMaxAttempts, "")
 	f.String("ledger-db", "", "")
 	f.String("backup-dir", "", "")
+	f.String("public-url", "", "")
 	return f
 }
 
@@ -110,6 +111,8 @@ func get(c Config, key string) string {
 		return c.LedgerDB
 	case "backup_dir":
 		return c.BackupDir
+	case "public_url":
+		return c.PublicURL
 	}
 	panic("unknown key " + key)
 }
@@ -157,6 +160,7 @@ func TestPrecedence(t *testing.T) {
 		"outbox_max_attempts":   {"10", "3", "4", "5"},
 		"ledger_db":             {"", "postgres://file@db/l", "postgres://env@db/l", "postgres://flag@db/l"},
 		"backup_dir":            {"", "/backups/file", "/backups/env", "/backups/flag"},
+		"public_url":            {"", "https://file.example", "https://env.example", "https://flag.example"},
 	}
 	for key := range settings {
 		if !known(key) {
@@ -520,6 +524,12 @@ func TestValidate(t *testing.T) {
 		{"empty smtp_tls", func(c *Config) { c.SMTPTLS = "" }, "smtp_tls"},
 		{"bad smtp_port", func(c *Config) { c.SMTPPort = 65536 }, "smtp_port"},
 		{"zero outbox attempts", func(c *Config) { c.OutboxMaxAttempts = 0 }, "outbox_max_attempts"},
+		{"public url", func(c *Config) { c.PublicURL = "https://privacy.example.com" }, ""},
+		{"public url with a path", func(c *Config) { c.PublicURL = "http://127.0.0.1:8080/trustee" }, ""},
+		{"relative public url", func(c *Config) { c.PublicURL = "privacy.example.com" }, "public_url must be"},
+		{"public url with a query", func(c *Config) { c.PublicURL = "https://privacy.example.com/?a=b" }, "public_url must be"},
+		{"public url with credentials", func(c *Config) { c.PublicURL = "https://u:p@privacy.example.com" }, "public_url must be"},
+		{"ftp public url", func(c *Config) { c.PublicURL = "ftp://privacy.example.com" }, "public_url must be"},
 	}
 	for _, c := range cases {
 		cfg := Defaults()

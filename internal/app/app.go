@@ -170,6 +170,8 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	// transaction; renewal notices are durable jobs.
 	a.Consent = &consent.Service{Store: st, Keys: a.Keys, Audit: a.Audit, Tenants: a.Tenants, Jobs: a.Jobs, Logger: o.Logger}
 	a.Tenants.OnApply = a.Consent.OnPolicyApplied
+	// A person on the suppression list who comes back gets no marketing.
+	a.Vault.OnCreate = a.Consent.OnSubjectCreated
 	a.Consent.RegisterJobs(a.Jobs)
 	every := o.AuditCheckpointEvery
 	if every == 0 {

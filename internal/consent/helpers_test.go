@@ -139,8 +139,12 @@ func (f *fixture) person(email string) string {
 	}
 	id := store.NewID()
 	err = f.st.Write(f.ctx, func(tx store.Tx) error {
-		return tx.CreateSubject(store.Subject{TenantID: f.tn.ID, ID: id, State: store.SubjectActive, CreatedAt: f.clock.Now()},
-			[]store.Identity{{TenantID: f.tn.ID, Kind: "email", Blind: blind, SubjectID: id, Field: "email", CreatedAt: f.clock.Now()}}, nil)
+		ids := []store.Identity{{TenantID: f.tn.ID, Kind: "email", Blind: blind, SubjectID: id, Field: "email", CreatedAt: f.clock.Now()}}
+		if err := tx.CreateSubject(store.Subject{TenantID: f.tn.ID, ID: id, State: store.SubjectActive, CreatedAt: f.clock.Now()}, ids, nil); err != nil {
+			return err
+		}
+		// The vault's OnCreate hook, as app.Open wires it.
+		return f.svc.OnSubjectCreated(f.ctx, tx, f.tn.ID, id, ids, f.clock.Now())
 	})
 	if err != nil {
 		f.t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -386,4 +388,60 @@ func (s *Service) DescribeToken(ctx context.Context, t Token) (UnsubscribePage, 
 		}
 	}
 	return page, nil
+}
+
+// actSuppressionApplied is the audit action of a suppression applied to a
+// new subject.
+const actSuppressionApplied = "consent.suppression_applied"
+
+// OnSubjectCreated is vault.Service.OnCreate: it runs in the transaction
+// that creates a subject and, when one of its email addresses or phone
+// numbers is on the suppression list (the person unsubscribed or objected,
+// and was perhaps erased since), records an upheld direct-marketing
+// objection for the suppressed purposes. So every read and decision, not
+// only audiences, keeps a returning person out of direct marketing (GDPR
+// Art. 21(3)) until they subscribe again.
+func (s *Service) OnSubjectCreated(ctx context.Context, tx store.Tx, tenantID, subjectID string, ids []store.Identity, now time.Time) error {
+	var hashes [][]byte
+	for _, id := range ids {
+		if !slices.Contains(suppressKinds, id.Kind) {
+			continue
+		}
+		h, err := s.SuppressionHash(ctx, tenantID, id.Kind, id.Blind)
+		if err != nil {
+			return err
+		}
+		hashes = append(hashes, h)
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	entries, err := tx.Suppressions(tenantID, hashes)
+	if err != nil || len(entries) == 0 {
+		return err
+	}
+	var purposes []string
+	for _, e := range entries {
+		if e.Purpose == "" {
+			purposes = []string{""}
+			break
+		}
+		if !slices.Contains(purposes, e.Purpose) {
+			purposes = append(purposes, e.Purpose)
+		}
+	}
+	for _, p := range purposes {
+		o := store.Objection{TenantID: tenantID, ID: store.NewID(), SubjectID: subjectID, Purpose: p, Kind: store.ObjectDirectMarketing,
+			Status: store.ObjectionUpheld, Reason: "on the marketing suppression list", Actor: "system:suppression", CreatedAt: now}
+		if err := tx.AddObjection(o); err != nil {
+			return err
+		}
+	}
+	ev := Actor{ID: "system:suppression", Role: "system"}.event(actSuppressionApplied, subjectID)
+	ev.Reason = "every direct-marketing purpose is suppressed"
+	if purposes[0] != "" {
+		ev.Reason = "suppressed purposes: " + strings.Join(purposes, ", ")
+	}
+	ev.At = now
+	return s.Audit.Append(tx, tenantID, ev)
 }

@@ -63,6 +63,19 @@ func TestUnsubscribeStopsDirectMarketing(t *testing.T) {
 		if slices.Contains(f.audience("customer_marketing"), back) {
 			t.Error("the audience includes a suppressed address after erasure")
 		}
+		// Not only audiences: every decision for direct marketing refuses
+		// the returning person, while other purposes are untouched.
+		for _, p := range []string{"newsletter", "customer_marketing"} {
+			if d := f.decision(back, p); d.Allowed || d.Reason != decide.Objected {
+				t.Errorf("%s for a returning suppressed person: %+v", p, d)
+			}
+		}
+		if d := f.decision(back, "account"); !d.Allowed {
+			t.Errorf("the suppression stopped a non-marketing purpose: %+v", d)
+		}
+		if fresh := f.person("fresh@example.org"); !f.decision(fresh, "customer_marketing").Allowed {
+			t.Error("a new, never-suppressed address is refused direct marketing")
+		}
 		// Subscribing again reopens the newsletter only.
 		f.record(back, give("newsletter"))
 		if slices.Contains(f.audience("customer_marketing"), back) {

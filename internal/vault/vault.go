@@ -32,6 +32,11 @@ type Service struct {
 	Ledger retention.ErasureLedger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnCreate, if set, runs in the transaction that creates a subject,
+	// with its identities: the consent package re-applies the marketing
+	// suppression list to a person who comes back after an erasure with
+	// the same address. An error rolls the creation back.
+	OnCreate func(ctx context.Context, tx store.Tx, tenantID, subjectID string, ids []store.Identity, now time.Time) error
 
 	ensured sync.Map // tenant id -> struct{}: tenant keys known to exist
 }

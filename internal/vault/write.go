@@ -232,6 +232,11 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput, b
 		if err := tx.CreateSubject(subj, ids, vals); err != nil {
 			return err
 		}
+		if s.OnCreate != nil && len(ids) > 0 {
+			if err := s.OnCreate(ctx, tx, tenantID, id, ids, now); err != nil {
+				return err
+			}
+		}
 		if in.IdempotencyKey != "" {
 			if err := tx.PutIdempotency(store.Idempotency{TenantID: tenantID, Key: in.IdempotencyKey, RequestHash: reqHash,
 				Status: 201, Body: body, CreatedAt: now}); err != nil {

@@ -173,6 +173,19 @@ func (s *Server) registerConsent() {
 		return &receiptOutput{CacheControl: "no-store", Body: r}, nil
 	})
 
+	sts := op(http.MethodGet, "/v1/consent-stats", "getConsentStats", "Consent choices over time", auth.PermConsentsRead, tag)
+	sts.Description += " Counts of given, withdrawn and expired consents per consent-based purpose and per day over the last `days` days " +
+		"(today included, UTC), the opt-out rate per purpose (withdrawn / (given + withdrawn)), events per method, the share recorded from " +
+		"Global Privacy Control signals, and the size of the suppression list. Counts only: no subject is named."
+	sts.Errors = append(sts.Errors, http.StatusConflict, http.StatusUnprocessableEntity)
+	register(s.api, sts, func(ctx context.Context, in *consentStatsInput) (*consentStatsOutput, error) {
+		st, err := s.deps.Consent.Stats(ctx, caller(ctx).TenantID, in.Days)
+		if err != nil {
+			return nil, consentError(ctx, noPolicy(err))
+		}
+		return &consentStatsOutput{CacheControl: "no-store", Body: st}, nil
+	})
+
 	aud := op(http.MethodGet, "/v1/purposes/{key}/audience", "listAudience", "Stream the subjects a purpose may use now", auth.PermAudienceRead, tag)
 	aud.Description += " NDJSON (application/x-ndjson), one object per line: {\"subject_id\": ...} (with an unsubscribe_token for direct-marketing purposes), " +
 		"then a last line {\"end\": true, \"count\": N}; a listing without that line was cut short and must not be used as complete. " +
@@ -404,4 +417,13 @@ func consentError(ctx context.Context, err error) error {
 		return errf(ctx, http.StatusForbidden, "origin-not-allowed", "This origin is not among the site's allowed origins in the policy.")
 	}
 	return err
+}
+
+type consentStatsInput struct {
+	Days int `query:"days" default:"30" minimum:"1" maximum:"366" doc:"Length of the window in days, today included."`
+}
+
+type consentStatsOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         consent.Stats
 }

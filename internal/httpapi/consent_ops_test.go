@@ -286,3 +286,51 @@ func problemOrHTML(t *testing.T, r resp, status int) {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
 	}
 }
+
+// TestConsentStatsAPI: the dashboard numbers over the API count this
+// tenant's choices only, validate the window, and need consents:read.
+func TestConsentStatsAPI(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		e.applyExample("learning-saas.yaml")
+		svc := e.keys[auth.RoleService]
+		for i := range 3 {
+			id := e.createPerson(200 + i)
+			e.postJSON("/v1/subjects/"+id+"/consents", svc, map[string]any{"choices": []map[string]any{{"purpose": "newsletter", "given": i != 0}}})
+		}
+		r := e.do("GET", "/v1/consent-stats?days=7", e.keys[auth.RoleDPO], "", nil)
+		if r.status != 200 {
+			t.Fatalf("stats: %d %s", r.status, r.body)
+		}
+		var st struct {
+			Events   int `json:"events"`
+			Days     []any
+			Purposes []struct {
+				Purpose    string  `json:"purpose"`
+				Given      int     `json:"given"`
+				Withdrawn  int     `json:"withdrawn"`
+				OptOutRate float64 `json:"opt_out_rate"`
+			} `json:"purposes"`
+		}
+		if err := json.Unmarshal(r.body, &st); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, p := range st.Purposes {
+			if p.Purpose == "newsletter" {
+				found = true
+				if p.Given != 2 || p.Withdrawn != 1 || p.OptOutRate < 0.33 || p.OptOutRate > 0.34 {
+					t.Errorf("newsletter: %+v", p)
+				}
+			}
+		}
+		if !found || st.Events != 3 || len(st.Days) != 7 {
+			t.Errorf("stats: %s", r.body)
+		}
+		problemOK(t, e.do("GET", "/v1/consent-stats?days=0", e.keys[auth.RoleDPO], "", nil), 422, "validation")
+		problemOK(t, e.do("GET", "/v1/consent-stats?days=9999", e.keys[auth.RoleDPO], "", nil), 422, "validation")
+		problemOK(t, e.do("GET", "/v1/consent-stats", e.keys[auth.RoleAuditor], "", nil), 403, "forbidden")
+		if r := e.do("GET", "/v1/consent-stats", e.other, "", nil); r.status == 200 && strings.Contains(string(r.body), `"events":3`) {
+			t.Error("another tenant sees this tenant's counts")
+		}
+	})
+}

@@ -57,6 +57,21 @@ type SuppressionTx interface {
 	Suppressions(tenantID string, hashes [][]byte) ([]Suppression, error)
 	// CountSuppressions returns how many entries are in force.
 	CountSuppressions(tenantID string) (int, error)
+	// ConsentStats counts the tenant's ledger events that occurred in
+	// [since, until), per purpose, kind, method and UTC day, for the
+	// console's consent dashboard. Ordered by day, purpose, kind, method.
+	ConsentStats(tenantID string, since, until time.Time) ([]ConsentStat, error)
+}
+
+// ConsentStat is how many consent events of one purpose, kind and method
+// occurred on one UTC day: the dashboard's unit of counting. It carries no
+// subject, so the dashboard shows no one's choices.
+type ConsentStat struct {
+	Day     time.Time // midnight UTC
+	Purpose string
+	Kind    string
+	Method  string
+	Count   int
 }
 
 // ConsentRenewal marks that consents for a purpose given under a policy

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /admin/{tenant}/policy/notice", s.console(auth.PermPolicyRead, "policy", s.policyNotice))
 	m.HandleFunc("GET /admin/{tenant}/policy/ropa.csv", s.console(auth.PermPolicyRead, "policy", s.policyROPA("csv")))
 	m.HandleFunc("GET /admin/{tenant}/policy/ropa.json", s.console(auth.PermPolicyRead, "policy", s.policyROPA("json")))
+	m.HandleFunc("GET /admin/{tenant}/consent", s.console(auth.PermConsentsRead, "consent", s.consentPage))
 	m.HandleFunc("GET /admin/{tenant}/audit", s.console(auth.PermAuditRead, "audit", s.auditPage))
 	m.HandleFunc("POST /admin/{tenant}/audit/verify", s.console(auth.PermAuditRead, "audit", s.auditVerify))
 	m.HandleFunc("GET /admin/{tenant}/staff", s.console(auth.PermStaffManage, "staff", s.staffPage))

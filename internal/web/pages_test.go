@@ -10,6 +10,8 @@ import (
 
 	"github.com/trustee-privacy/trustee/examples"
 	"github.com/trustee-privacy/trustee/internal/audit"
+	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/synth"
 )
 
@@ -197,6 +199,41 @@ func TestPrivacyCenter(t *testing.T) {
 		wantStatus(t, p, 200, "beta notice")
 		if strings.Contains(p.body, "Brightfjord") {
 			t.Error("beta's notice shows acme's controller")
+		}
+	})
+}
+
+// TestConsentDashboard: choices recorded through the ledger show up as
+// counts per purpose and day, other tenants' never; the window is
+// validated; roles without consents:read do not see the page.
+func TestConsentDashboard(t *testing.T) {
+	forEngines(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		by := consent.Actor{ID: "test", Role: "service"}
+		for i, given := range []bool{true, false} {
+			if _, err := e.app.Consent.Record(ctx, e.acme.ID, consent.RecordInput{SubjectID: e.people[i], Method: store.MethodCheckbox,
+				Choices: []consent.Choice{{Purpose: "newsletter", Given: given}}}, by); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := e.client()
+		c.mustSignIn("acme", "dpo")
+		p := c.get("/admin/acme/consent?days=7")
+		wantStatus(t, p, 200, "dashboard")
+		wantContains(t, p, "dashboard", "Newsletter", `<dd id="consent-events">2</dd>`, "50.0%", "checkbox: 2")
+		wantStatus(t, c.get("/admin/acme/consent?days=0"), 400, "zero-day window")
+		wantStatus(t, c.get("/admin/acme/consent?days=x"), 400, "bad window")
+
+		b := e.client()
+		b.mustSignIn("beta", "admin")
+		p = b.get("/admin/beta/consent")
+		wantStatus(t, p, 200, "other tenant's dashboard")
+		wantContains(t, p, "other tenant's dashboard", `<dd id="consent-events">0</dd>`)
+
+		au := e.client()
+		au.mustSignIn("acme", "auditor")
+		if p := au.get("/admin/acme/consent"); p.status == 200 {
+			t.Errorf("an auditor sees the consent dashboard")
 		}
 	})
 }

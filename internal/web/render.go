@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"add":  func(a, b int) int { return a + b },
+	"percent": func(f float64) string {
+		return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+	},
 }
 
 func mustTemplates() *templates {

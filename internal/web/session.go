@@ -190,6 +190,7 @@ func navFor(a *adminInfo) []navItem {
 	}
 	add(auth.PermSubjectsRead, "subjects", "Subject lookup", b+"/subjects")
 	add(auth.PermPolicyRead, "policy", "Policy", b+"/policy")
+	add(auth.PermConsentsRead, "consent", "Consent", b+"/consent")
 	add(auth.PermAuditRead, "audit", "Audit log", b+"/audit")
 	add(auth.PermStaffManage, "staff", "Staff", b+"/staff")
 	add(auth.PermKeysManage, "apikeys", "API keys", b+"/apikeys")

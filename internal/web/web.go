@@ -26,6 +26,7 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/consent"
 	"github.com/trustee-privacy/trustee/internal/httpapi"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/store"
@@ -40,6 +41,8 @@ type Deps struct {
 	Tenants *tenant.Service
 	Vault   *vault.Service
 	Audit   *audit.Log
+	// Consent feeds the consent dashboard; nil hides it.
+	Consent *consent.Service
 	APIKeys *auth.Keys
 	// Keys seals TOTP seeds; nil disables two-factor enrolment.
 	Keys *keys.Manager
@@ -76,7 +79,6 @@ var Routes = []string{"/admin/", "/p/", "/static/"}
 // building. They answer 404 today; the navigation does not show them.
 var Reserved = []string{
 	"GET /admin/{tenant}/requests", "GET /admin/{tenant}/requests/{id}", // data-subject requests (issue 5)
-	"GET /admin/{tenant}/consent",                                // consent dashboard (issue 4)
 	"GET /admin/{tenant}/retention", "GET /admin/{tenant}/holds", // retention plan, legal holds (issue 6)
 	"GET /admin/{tenant}/breaches",                              // breach register (issue 6)
 	"GET /admin/{tenant}/outbox",                                // emails and webhooks

@@ -147,3 +147,35 @@ func padIn[T any](xs []T) []T {
 	}
 	return out
 }
+
+// microsPerDay buckets the ledger's microsecond times into UTC days.
+const microsPerDay = int64(24 * time.Hour / time.Microsecond)
+
+func (t *dataTx) ConsentStats(tenantID string, since, until time.Time) ([]store.ConsentStat, error) {
+	const op = "consent stats"
+	if !until.After(since) {
+		return nil, invalid(op, "until must be after since")
+	}
+	rows, err := t.c.Query(op, `SELECT occurred_at / ?, purpose, kind, method, COUNT(*) FROM consent_events
+		WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+		GROUP BY 1, 2, 3, 4
+		ORDER BY 1, 2, 3, 4`, microsPerDay, tenantID, micros(since), micros(until))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ConsentStat
+	for rows.Next() {
+		var day int64
+		s := store.ConsentStat{}
+		if err := rows.Scan(&day, &s.Purpose, &s.Kind, &s.Method, &s.Count); err != nil {
+			return nil, t.c.Wrap(op, err)
+		}
+		s.Day = fromMicros(day * microsPerDay)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.c.Wrap(op, err)
+	}
+	return out, nil
+}

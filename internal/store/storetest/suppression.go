@@ -23,6 +23,7 @@ func init() {
 		{"AudienceControlsOf", testControlsOf},
 		{"AudienceIdentitiesOf", testIdentitiesOf},
 		{"ConsentDueExpiries", testDueConsentExpiries},
+		{"ConsentStats", testConsentStats},
 	})
 }
 
@@ -493,6 +494,54 @@ func testDueConsentExpiries(t *testing.T, s store.Store) {
 		one, err := tx.DueConsentExpiries(f.tn.ID, now, 1)
 		if err != nil || len(one) != 1 || one[0].ID != dueA.ID {
 			t.Errorf("limit 1: %v %v", one, err)
+		}
+		return nil
+	})
+}
+
+// testConsentStats: the dashboard counts events per UTC day, purpose, kind
+// and method inside the window only, and never another tenant's.
+func testConsentStats(t *testing.T, s store.Store) {
+	a, b := NewTenant(t, s, "stats-a"), NewTenant(t, s, "stats-b")
+	day1 := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(tn, purpose, kind, method string, at time.Time) store.ConsentEvent {
+		return store.ConsentEvent{TenantID: tn, ID: store.NewID(), BrowserID: "browser-" + store.NewID(), Purpose: purpose,
+			Kind: kind, Method: method, PolicyVersion: 1, At: at}
+	}
+	write(t, s, func(tx store.Tx) error {
+		for _, e := range []store.ConsentEvent{
+			ev(a.ID, "analytics", store.ConsentGiven, store.MethodBanner, day1.Add(time.Hour)),
+			ev(a.ID, "analytics", store.ConsentGiven, store.MethodBanner, day1.Add(23*time.Hour+59*time.Minute)),
+			ev(a.ID, "analytics", store.ConsentWithdrawn, store.MethodGPC, day1.Add(2*time.Hour)),
+			ev(a.ID, "newsletter", store.ConsentGiven, store.MethodAPI, day1.Add(24*time.Hour)), // day 2, midnight
+			ev(a.ID, "newsletter", store.ConsentGiven, store.MethodAPI, day1.Add(-time.Second)), // before the window
+			ev(b.ID, "analytics", store.ConsentGiven, store.MethodBanner, day1.Add(time.Hour)),  // other tenant
+		} {
+			if err := tx.AppendConsent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	read(t, s, func(tx store.Tx) error {
+		got, err := tx.ConsentStats(a.ID, day1, day1.AddDate(0, 0, 2))
+		if err != nil {
+			return err
+		}
+		day2 := day1.AddDate(0, 0, 1)
+		want := []store.ConsentStat{
+			{Day: day1, Purpose: "analytics", Kind: store.ConsentGiven, Method: store.MethodBanner, Count: 2},
+			{Day: day1, Purpose: "analytics", Kind: store.ConsentWithdrawn, Method: store.MethodGPC, Count: 1},
+			{Day: day2, Purpose: "newsletter", Kind: store.ConsentGiven, Method: store.MethodAPI, Count: 1},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("stats:\n got %+v\nwant %+v", got, want)
+		}
+		if got, err := tx.ConsentStats(a.ID, day1, day1.Add(time.Hour)); err != nil || len(got) != 0 {
+			t.Errorf("an event at the window's end is counted: %+v %v", got, err)
+		}
+		if _, err := tx.ConsentStats(a.ID, day1, day1); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("an empty window: %v, want ErrInvalid", err)
 		}
 		return nil
 	})

@@ -65,6 +65,10 @@ type Tx interface {
 	SuppressionTx
 	AudienceTx
 	StaffTx
+	BreachTx
+	ExportsTx
+	RequestsTx
+	PropagationTx
 	// OnCommit registers fn to run after the transaction has committed
 	// (never if it rolls back), for in-memory caches that must not see
 	// uncommitted state. Hooks run on the caller's goroutine before Read or

@@ -78,7 +78,9 @@ Start with:
 		newAPIKeyCmd(), newOpenAPICmd(), newKeysCmd(), newAuditCmd())
 	root.AddCommand(newStaffCmd())
 	root.AddCommand(newRetentionCmd())
+	root.AddCommand(newRequestsCmd())
 	root.AddCommand(newBackupCmd())
+	root.AddCommand(newBreachCmd())
 	return root
 }
 

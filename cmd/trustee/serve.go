@@ -37,6 +37,8 @@ func addServerFlags(cmd *cobra.Command) {
 	f.String("smtp-from", "", `sender of every email, e.g. "Acme Privacy <privacy@acme.example>" (TRUSTEE_SMTP_FROM)`)
 	f.String("smtp-tls", d.SMTPTLS, "starttls, tls (implicit, port 465) or none (a local relay) (TRUSTEE_SMTP_TLS)")
 	f.Bool("webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (TRUSTEE_WEBHOOK_ALLOW_PRIVATE)")
+	f.String("export-dir", "", "directory of encrypted access and portability exports; instances on one PostgreSQL must share it (TRUSTEE_EXPORT_DIR; default exports/ beside an SQLite file)")
+	f.Duration("export-ttl", 0, "how long an export is kept before it is deleted; 0 means 7 days (TRUSTEE_EXPORT_TTL)")
 	f.String("public-url", "", "where people reach Trustee, e.g. https://privacy.example.com; links in emails are built on it (TRUSTEE_PUBLIC_URL)")
 	f.Int("outbox-max-attempts", d.OutboxMaxAttempts, "delivery attempts of an email or webhook before it is dead-lettered (TRUSTEE_OUTBOX_MAX_ATTEMPTS)")
 }
@@ -82,7 +84,8 @@ background jobs and close the stores cleanly.`,
 					Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 					From: cfg.SMTPFrom, TLS: cfg.SMTPTLS,
 				},
-				WebhookAllowPrivate: cfg.WebhookAllowPrivate, OutboxMaxAttempts: cfg.OutboxMaxAttempts, PublicURL: cfg.PublicURL})
+				WebhookAllowPrivate: cfg.WebhookAllowPrivate, OutboxMaxAttempts: cfg.OutboxMaxAttempts, PublicURL: cfg.PublicURL,
+				ExportDir: cfg.ExportDir, ExportTTL: cfg.ExportTTL})
 			if err != nil {
 				return err
 			}

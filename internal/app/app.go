@@ -19,12 +19,16 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/breach"
 	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/export"
+	"github.com/trustee-privacy/trustee/internal/fulfil"
 	"github.com/trustee-privacy/trustee/internal/httpapi"
 	"github.com/trustee-privacy/trustee/internal/jobs"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/outbox"
 	"github.com/trustee-privacy/trustee/internal/retention"
+	"github.com/trustee-privacy/trustee/internal/rights"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/store/engines"
 	"github.com/trustee-privacy/trustee/internal/tenant"
@@ -73,6 +77,12 @@ type Options struct {
 	// session cookie when TLS ends at a proxy; TRUSTEE_SECURE_COOKIES=1 sets
 	// it too. Over Trustee's own TLS it is always on.
 	SecureCookies bool
+
+	// ExportDir holds the encrypted access and portability export files;
+	// empty puts them beside an SQLite data file (see exportDir).
+	// ExportTTL is how long an export is kept (default export.DefaultTTL).
+	ExportDir string
+	ExportTTL time.Duration
 	// PublicURL is where people reach this Trustee from outside (no
 	// trailing slash); links in emails are built on it. Empty: no links.
 	PublicURL string
@@ -98,6 +108,16 @@ type App struct {
 	// Retention sweeps due data; Ledger is the erasure ledger's store.
 	Retention *retention.Service
 	Ledger    store.LedgerStore
+	// Exports builds access and portability exports and serves their
+	// download links.
+	Exports *export.Service
+	// Breach is the breach register (Art. 33-34).
+	Breach *breach.Service
+	// Fulfil carries out approved data-subject requests and passes
+	// rectifications, erasures and restrictions on to recipients.
+	Fulfil *fulfil.Service
+	// Rights runs data-subject requests from intake to an answer.
+	Rights *rights.Service
 
 	// PublicURL is Options.PublicURL without a trailing slash.
 	PublicURL string
@@ -184,16 +204,36 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Outbox = outbox.New(st, a.Keys, a.Jobs, outbox.Options{
 		SMTP: o.SMTP, AllowPrivate: o.WebhookAllowPrivate, MaxAttempts: o.OutboxMaxAttempts, Logger: o.Logger,
 	})
+	// Breach notices report their delivery back to the affected set.
+	a.Breach = &breach.Service{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox}
+	breach.Register(a.Outbox)
 	// People whose consent a policy change no longer covers are asked
 	// again by email (consent.JobRenewalNotice).
 	a.Consent.Notifier = &consent.EmailRenewalNotifier{Tenants: a.Tenants, Store: st, Contacts: a.Vault, Outbox: a.Outbox,
 		PreferencesURL: a.PrivacyCenterURL}
-	a.Web = web.New(web.Deps{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, APIKeys: a.APIKeys, Keys: a.Keys,
+	a.Web = web.New(web.Deps{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, APIKeys: a.APIKeys, Keys: a.Keys,
+		Outbox: a.Outbox, Retention: a.Retention, Breach: a.Breach,
 		Scheduler: a.Jobs, Logger: o.Logger, SecureCookies: o.SecureCookies || os.Getenv("TRUSTEE_SECURE_COOKIES") == "1"})
+	a.Exports = &export.Service{Store: st, Keys: a.Keys, Vault: a.Vault, Consent: a.Consent, Tenants: a.Tenants, Audit: a.Audit,
+		Opts: export.Options{Dir: exportDir(o), TTL: o.ExportTTL, Logger: o.Logger}}
+	a.Exports.Schedule(a.Jobs, 0)
+	// Fulfilment observes its propagation webhooks on the outbox.
+	a.Fulfil = fulfil.New(fulfil.Options{Store: st, Tenants: a.Tenants, Vault: a.Vault, Consent: a.Consent, Outbox: a.Outbox,
+		Audit: a.Audit, Keys: a.Keys, Exporter: a.Exports, PublicURL: a.PublicURL, Logger: o.Logger})
+	// Data-subject requests: verified, approved requests go to Fulfil;
+	// reminders of due requests run as a leased periodic task.
+	a.Rights = &rights.Service{Store: st, Tenants: a.Tenants, Keys: a.Keys, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox,
+		Fulfiller: a.Fulfil, Exporter: a.Exports, Logger: o.Logger}
+	a.Rights.RegisterJobs(a.Jobs)
+	// Access reports list the person's own requests.
+	a.Exports.Opts.Requests = a.Rights
 	a.API = httpapi.New(httpapi.Deps{
-		Store: st, Tenants: a.Tenants, Auth: a.Auth, Keys: a.APIKeys, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox, Retention: a.Retention,
+		Store: st, Tenants: a.Tenants, Auth: a.Auth, Keys: a.APIKeys, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox, Retention: a.Retention, Breach: a.Breach,
 		Logger: o.Logger, Version: o.Version, Web: a.Web.Handler(),
 		Consent: a.Consent, Public: httpapi.PublicOptions{TrustedProxies: proxies},
+		Exports: a.Exports,
+		Fulfil:  a.Fulfil,
+		Rights:  a.Rights,
 	})
 	return a, nil
 }

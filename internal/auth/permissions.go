@@ -52,6 +52,23 @@ const (
 	// PermLegalHolds: place, list and release legal holds, which keep data
 	// from erasure and expiry.
 	PermLegalHolds Permission = "legal_holds:manage"
+	// PermBreaches: record personal data breaches, compute who is
+	// affected, assess the risk, notify the authority and the people
+	// (GDPR Art. 33-34).
+	PermBreaches Permission = "breaches:manage"
+	// PermRecipientsManage: configure the webhook endpoints (and their
+	// signing secrets) through which recipients are told of
+	// rectifications, erasures and restrictions (GDPR Art. 19).
+	PermRecipientsManage Permission = "recipients:manage"
+	// PermRequestsRead: see data-subject requests, their history and due
+	// dates (the request queue).
+	PermRequestsRead Permission = "requests:read"
+	// PermRequestsWrite: take in requests (for a person, by phone or
+	// letter), verify identities, record withdrawals.
+	PermRequestsWrite Permission = "requests:write"
+	// PermRequestsDecide: approve, extend, refuse and complete requests,
+	// record a processor's customer's instruction, fetch exports.
+	PermRequestsDecide Permission = "requests:decide"
 )
 
 var matrix = map[Role]map[Permission]bool{
@@ -66,6 +83,12 @@ var matrix = map[Role]map[Permission]bool{
 		PermOutboxManage: true,
 
 		PermRetentionRead: true, PermRetentionRun: true, PermLegalHolds: true,
+
+		PermBreaches: true,
+
+		PermRecipientsManage: true,
+
+		PermRequestsRead: true, PermRequestsWrite: true, PermRequestsDecide: true,
 	},
 	RoleDPO: {
 		PermPolicyRead: true, PermPolicyWrite: true, PermJobsRead: true,
@@ -77,18 +100,28 @@ var matrix = map[Role]map[Permission]bool{
 		PermOutboxManage: true,
 
 		PermRetentionRead: true, PermRetentionRun: true, PermLegalHolds: true,
+
+		PermBreaches: true,
+
+		PermRecipientsManage: true,
+
+		PermRequestsRead: true, PermRequestsWrite: true, PermRequestsDecide: true,
 	},
 	RoleAgent: {
 		PermPolicyRead:   true,
 		PermSubjectsRead: true, PermSubjectsWrite: true, PermDecide: true,
 
 		PermConsentsWrite: true, PermConsentsRead: true,
+
+		PermRequestsRead: true, PermRequestsWrite: true,
 	},
 	RoleService: {
 		PermPolicyRead:   true,
 		PermSubjectsRead: true, PermSubjectsWrite: true, PermSubjectsErase: true, PermDecide: true,
 
 		PermConsentsWrite: true, PermConsentsRead: true, PermAudienceRead: true,
+
+		PermRequestsRead: true, PermRequestsWrite: true,
 	},
 	RoleAuditor: {
 		PermPolicyRead: true, PermMetricsRead: true, PermJobsRead: true,

@@ -45,7 +45,8 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 		for perm := range perms {
 			if !slices.Contains(allPermissions, perm) && !slices.Contains(consentPermissions, perm) && perm != PermOutboxManage &&
-				!slices.Contains(retentionPermissions, perm) {
+				!slices.Contains(retentionPermissions, perm) && perm != PermBreaches && perm != PermRecipientsManage &&
+				!slices.Contains(requestPermissions, perm) {
 				t.Errorf("matrix grants %q, which this test does not know", perm)
 			}
 		}
@@ -177,6 +178,65 @@ func TestRetentionPermissions(t *testing.T) {
 		for i, perm := range retentionPermissions {
 			if got := Allowed(role, perm); got != row[i] {
 				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, row[i])
+			}
+		}
+	}
+}
+
+// TestBreachPermissions: the breach register (who was affected, notices to
+// them) is for DPOs and admins only.
+func TestBreachPermissions(t *testing.T) {
+	want := map[Role]bool{RoleAdmin: true, RoleDPO: true, RoleAgent: false, RoleService: false, RoleAuditor: false}
+	for _, role := range Roles {
+		w, ok := want[role]
+		if !ok {
+			t.Fatalf("role %q missing from the table", role)
+		}
+		if got := Allowed(role, PermBreaches); got != w {
+			t.Errorf("Allowed(%s, %s) = %v, want %v", role, PermBreaches, got, w)
+		}
+	}
+}
+
+// TestRecipientsPermissions: recipient endpoints hold signing secrets and
+// decide where notices about people go, so only DPOs and admins set them.
+func TestRecipientsPermissions(t *testing.T) {
+	want := map[Role]bool{RoleAdmin: true, RoleDPO: true, RoleAgent: false, RoleService: false, RoleAuditor: false}
+	for _, role := range Roles {
+		w, ok := want[role]
+		if !ok {
+			t.Fatalf("role %q missing from the table", role)
+		}
+		if got := Allowed(role, PermRecipientsManage); got != w {
+			t.Errorf("Allowed(%s, %s) = %v, want %v", role, PermRecipientsManage, got, w)
+		}
+	}
+}
+
+// requestPermissions are the permissions of the data-subject request
+// workflow, tested in their own table.
+var requestPermissions = []Permission{PermRequestsRead, PermRequestsWrite, PermRequestsDecide}
+
+func TestRequestPermissions(t *testing.T) {
+	const (
+		y = true
+		n = false
+	)
+	// Columns: requests:read, requests:write, requests:decide. Support
+	// agents and the application take requests in and follow them; only
+	// the privacy team (DPO) and admins decide. An auditor sees no
+	// requests (they hold what people asked for).
+	want := map[Role][]bool{
+		RoleAdmin:   {y, y, y},
+		RoleDPO:     {y, y, y},
+		RoleAgent:   {y, y, n},
+		RoleService: {y, y, n},
+		RoleAuditor: {n, n, n},
+	}
+	for _, role := range Roles {
+		for i, perm := range requestPermissions {
+			if got := Allowed(role, perm); got != want[role][i] {
+				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, want[role][i])
 			}
 		}
 	}

@@ -70,6 +70,13 @@ type Config struct {
 	// downloads) are built on it. Empty: emails carry no links and point
 	// to the controller's contact instead.
 	PublicURL string `koanf:"public_url"`
+
+	// ExportDir holds the encrypted access and portability exports: beside
+	// an SQLite data file by default, a temporary directory on PostgreSQL,
+	// where instances must share it (set it). ExportTTL is how long an
+	// export is kept before the sweep deletes it (0: seven days).
+	ExportDir string        `koanf:"export_dir"`
+	ExportTTL time.Duration `koanf:"export_ttl"`
 }
 
 // Defaults are used when nothing else sets a value.
@@ -92,7 +99,7 @@ const EnvPrefix = "TRUSTEE_"
 // Known lists the setting names, for error messages and docs.
 var Known = []string{"addr", "db", "keys_db", "key_file", "policy", "tenant", "tls_cert", "tls_key", "log_level", "log_format", "shutdown_timeout",
 	"smtp_host", "smtp_port", "smtp_username", "smtp_password", "smtp_from", "smtp_tls", "webhook_allow_private", "outbox_max_attempts",
-	"ledger_db", "backup_dir", "public_url"}
+	"ledger_db", "backup_dir", "public_url", "export_dir", "export_ttl"}
 
 // Load merges defaults, the file (if path is not empty), the environment and
 // the flags that were set on the command line. Flag names use dashes
@@ -134,7 +141,7 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 		// Paths in a config file are relative to the file, so the file works
 		// from whatever directory trustee is started in.
 		base := filepath.Dir(path)
-		for _, key := range []string{"key_file", "policy", "tls_cert", "tls_key", "backup_dir"} {
+		for _, key := range []string{"key_file", "policy", "tls_cert", "tls_key", "backup_dir", "export_dir"} {
 			if v := kf.String(key); v != "" && !filepath.IsAbs(v) {
 				if err := kf.Set(key, filepath.Join(base, v)); err != nil {
 					return Config{}, err
@@ -223,6 +230,9 @@ func (c Config) Validate() error {
 	}
 	if c.DB == "" {
 		return fmt.Errorf("db must not be empty")
+	}
+	if c.ExportTTL < 0 {
+		return fmt.Errorf("export_ttl must not be negative")
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

@@ -53,6 +53,8 @@ func serveFlags() *pflag.FlagSet {
 	f.String("ledger-db", "", "")
 	f.String("backup-dir", "", "")
 	f.String("public-url", "", "")
+	f.String("export-dir", "", "")
+	f.Duration("export-ttl", 0, "")
 	return f
 }
 
@@ -113,6 +115,10 @@ func get(c Config, key string) string {
 		return c.BackupDir
 	case "public_url":
 		return c.PublicURL
+	case "export_dir":
+		return c.ExportDir
+	case "export_ttl":
+		return c.ExportTTL.String()
 	}
 	panic("unknown key " + key)
 }
@@ -161,6 +167,8 @@ func TestPrecedence(t *testing.T) {
 		"ledger_db":             {"", "postgres://file@db/l", "postgres://env@db/l", "postgres://flag@db/l"},
 		"backup_dir":            {"", "/backups/file", "/backups/env", "/backups/flag"},
 		"public_url":            {"", "https://file.example", "https://env.example", "https://flag.example"},
+		"export_dir":            {"", "/exports/file", "/exports/env", "/exports/flag"},
+		"export_ttl":            {"0s", "1h0m0s", "2h0m0s", "3h0m0s"},
 	}
 	for key := range settings {
 		if !known(key) {
@@ -407,6 +415,7 @@ func TestRelativePaths(t *testing.T) {
 		{"key_file", "../secrets/root.key", filepath.Join(filepath.Dir(dir), "secrets", "root.key")},
 		{"key_file", "/var/lib/trustee/root.key", "/var/lib/trustee/root.key"},
 		{"policy", "policy.yaml", filepath.Join(dir, "policy.yaml")},
+		{"export_dir", "exports", filepath.Join(dir, "exports")},
 		{"policy", "/srv/policy.yaml", "/srv/policy.yaml"},
 		{"db", "sqlite:data/trustee.db", "sqlite:" + filepath.Join(dir, "data", "trustee.db")},
 		{"db", "sqlite:/var/lib/trustee/trustee.db", "sqlite:/var/lib/trustee/trustee.db"},
@@ -525,6 +534,7 @@ func TestValidate(t *testing.T) {
 		{"bad smtp_port", func(c *Config) { c.SMTPPort = 65536 }, "smtp_port"},
 		{"zero outbox attempts", func(c *Config) { c.OutboxMaxAttempts = 0 }, "outbox_max_attempts"},
 		{"public url", func(c *Config) { c.PublicURL = "https://privacy.example.com" }, ""},
+		{"negative export ttl", func(c *Config) { c.ExportTTL = -time.Hour }, "export_ttl"},
 		{"public url with a path", func(c *Config) { c.PublicURL = "http://127.0.0.1:8080/trustee" }, ""},
 		{"relative public url", func(c *Config) { c.PublicURL = "privacy.example.com" }, "public_url must be"},
 		{"public url with a query", func(c *Config) { c.PublicURL = "https://privacy.example.com/?a=b" }, "public_url must be"},

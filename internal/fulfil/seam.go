@@ -65,6 +65,10 @@ type Result struct {
 	// PDFPassword opens the export's PDF; it is returned once and must be
 	// sent to the person by a channel other than the download link.
 	PDFPassword string `json:"-"`
+	// TransmitSecret is the HMAC secret that signs the webhook carrying a
+	// portability export to Input.TransmitURL; like PDFPassword it is
+	// returned once, for the receiving controller to verify the webhook.
+	TransmitSecret string `json:"-"`
 	// Kept is what an erasure had to keep, and why.
 	Kept []vault.KeptItem `json:"kept,omitempty"`
 	// Recipients counts the recipients told about the change (Art. 19).

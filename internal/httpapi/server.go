@@ -19,9 +19,13 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/breach"
 	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/export"
+	"github.com/trustee-privacy/trustee/internal/fulfil"
 	"github.com/trustee-privacy/trustee/internal/outbox"
 	"github.com/trustee-privacy/trustee/internal/retention"
+	"github.com/trustee-privacy/trustee/internal/rights"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/tenant"
 	"github.com/trustee-privacy/trustee/internal/vault"
@@ -58,6 +62,21 @@ type Deps struct {
 	// Retention runs retention and legal holds (retention_ops.go,
 	// legalholds_ops.go).
 	Retention *retention.Service
+
+	// Breach is the breach register (breaches_ops.go).
+	Breach *breach.Service
+
+	// Exports builds and serves access and portability exports
+	// (exports_ops.go).
+	Exports *export.Service
+
+	// Fulfil carries out requests and tracks their propagation to
+	// recipients (recipients_ops.go).
+	Fulfil *fulfil.Service
+
+	// Rights runs data-subject requests (requests_ops.go); its public
+	// endpoints use Consent to find a site's tenant.
+	Rights *rights.Service
 }
 
 // Server is the assembled HTTP API.
@@ -121,6 +140,10 @@ func New(d Deps) *Server {
 	s.registerOutbox()
 	s.registerRetention()
 	s.registerLegalHolds()
+	s.registerRequests()
+	s.registerExports()
+	s.registerBreaches()
+	s.registerRecipients()
 	mux.Handle("GET /metrics", s.requirePlain(auth.PermMetricsRead, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	if d.Web != nil {
 		for _, prefix := range []string{"/admin/", "/p/", "/static/"} {

@@ -60,6 +60,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/{tenant}/account/password", s.console("", "account", s.accountPassword))
 	m.HandleFunc("POST /admin/{tenant}/account/totp", s.console("", "account", s.accountTOTPBegin))
 	m.HandleFunc("POST /admin/{tenant}/account/totp/confirm", s.console("", "account", s.accountTOTPConfirm))
+	s.opsRoutes(m)
 
 	m.HandleFunc("GET /p/{tenant}/{$}", s.centerNotice)
 	m.HandleFunc("GET /p/{tenant}/versions", s.centerVersions)

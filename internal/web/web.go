@@ -11,8 +11,9 @@
 // only these pages, never the JSON API, and API keys never sign in here.
 //
 // Routes built now are listed in Routes; routes reserved for surfaces whose
-// back ends are still being built (requests, consent, retention, outbox) are
-// listed in Reserved and answer 404 until they exist.
+// back ends are still being built (data-subject requests, the privacy
+// center's preferences) are listed in Reserved and answer 404 until they
+// exist.
 package web
 
 import (
@@ -26,9 +27,12 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/auth"
+	"github.com/trustee-privacy/trustee/internal/breach"
 	"github.com/trustee-privacy/trustee/internal/consent"
 	"github.com/trustee-privacy/trustee/internal/httpapi"
 	"github.com/trustee-privacy/trustee/internal/keys"
+	"github.com/trustee-privacy/trustee/internal/outbox"
+	"github.com/trustee-privacy/trustee/internal/retention"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/tenant"
 	"github.com/trustee-privacy/trustee/internal/vault"
@@ -43,7 +47,12 @@ type Deps struct {
 	Audit   *audit.Log
 	// Consent feeds the consent dashboard; nil hides it.
 	Consent *consent.Service
-	APIKeys *auth.Keys
+	// Outbox, Retention and Breach feed the operations pages (outbox,
+	// retention plan and legal holds, breach register); nil answers 404.
+	Outbox    *outbox.Outbox
+	Retention *retention.Service
+	Breach    *breach.Service
+	APIKeys   *auth.Keys
 	// Keys seals TOTP seeds; nil disables two-factor enrolment.
 	Keys *keys.Manager
 	// Scheduler, when set, gets a periodic task that deletes ended sessions.
@@ -79,9 +88,6 @@ var Routes = []string{"/admin/", "/p/", "/static/"}
 // building. They answer 404 today; the navigation does not show them.
 var Reserved = []string{
 	"GET /admin/{tenant}/requests", "GET /admin/{tenant}/requests/{id}", // data-subject requests (issue 5)
-	"GET /admin/{tenant}/retention", "GET /admin/{tenant}/holds", // retention plan, legal holds (issue 6)
-	"GET /admin/{tenant}/breaches",                              // breach register (issue 6)
-	"GET /admin/{tenant}/outbox",                                // emails and webhooks
 	"GET /p/{tenant}/requests", "GET /p/{tenant}/requests/{id}", // exercise a right, follow it (issue 5)
 	"GET /p/{tenant}/preferences", // cookie and marketing choices (issue 4)
 	"GET /p/{tenant}/me",          // signed-in self-service (issue 5)

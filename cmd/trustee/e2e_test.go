@@ -386,39 +386,8 @@ func testServe(t *testing.T, dbArgs []string) {
 	if _, e, c := runCLI(t, work, "init", "site"); c != 0 {
 		t.Fatalf("init: %s", e)
 	}
-	cmd := exec.Command(trusteeBin(t), append([]string{"serve", "--config", "site/trustee.yaml", "--addr", "127.0.0.1:0"}, dbArgs...)...)
-	cmd.Dir = work
-	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urlc := make(chan string, 1)
-	var logs strings.Builder
-	var logMu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logMu.Lock()
-			logs.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-	}()
-	var url string
-	select {
-	case url = <-urlc:
-	case <-time.After(60 * time.Second):
-		logMu.Lock()
-		defer logMu.Unlock()
-		t.Fatalf("serve did not start:\n%s", logs.String())
-	}
+	srv := startServe(t, work, append([]string{"serve", "--config", "site/trustee.yaml", "--addr", "127.0.0.1:0"}, dbArgs...)...)
+	url, cmd := srv.url, srv.cmd
 
 	out, errOut, code := runCLI(t, work, append([]string{"apikey", "create", "--config", "site/trustee.yaml", "--tenant", "default", "--role", "dpo"}, dbArgs...)...)
 	if code != 0 {
@@ -447,12 +416,11 @@ func testServe(t *testing.T, dbArgs []string) {
 	case <-ctx.Done():
 		t.Fatal("serve did not stop on SIGTERM")
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	if strings.Contains(logs.String(), token) || strings.Contains(logs.String(), strings.Split(token, "_")[2]) {
+	logs := srv.Logs()
+	if strings.Contains(logs, token) || strings.Contains(logs, strings.Split(token, "_")[2]) {
 		t.Error("the API key secret appeared in the server log")
 	}
-	if !strings.Contains(logs.String(), "trustee stopped") {
-		t.Errorf("no clean stop logged:\n%s", logs.String())
+	if !strings.Contains(srv.Logs(), "trustee stopped") {
+		t.Errorf("no clean stop logged:\n%s", srv.Logs())
 	}
 }

@@ -45,7 +45,7 @@ func TestAccessRequestEndToEnd(t *testing.T) {
 	cfg := []string{"--config", "site/trustee.yaml", "--tenant", "default"}
 	url := startServe(t, work, append([]string{"serve", "--addr", "127.0.0.1:0", "--policy", policyFile,
 		"--smtp-host", mail.Host, "--smtp-port", strconv.Itoa(mail.Port), "--smtp-tls", "none",
-		"--smtp-from", "Brightfjord Privacy <privacy@brightfjord.example>"}, cfg...)...)
+		"--smtp-from", "Brightfjord Privacy <privacy@brightfjord.example>"}, cfg...)...).url
 	key := func(role string) string {
 		out, errOut, code := runCLI(t, work, append([]string{"apikey", "create", "--role", role}, cfg...)...)
 		if code != 0 {
@@ -147,43 +147,55 @@ func TestAccessRequestEndToEnd(t *testing.T) {
 	}
 }
 
-// startServe runs `trustee args...` in dir and returns the URL it listens
-// on; the process is killed when the test ends.
-func startServe(t *testing.T, dir string, args ...string) string {
+// served is a running `trustee serve` (or any command that logs where it
+// listens): its URL, the process and its log so far.
+type served struct {
+	url  string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	logs strings.Builder
+}
+
+// Logs returns what the process has written to stderr so far.
+func (s *served) Logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.String()
+}
+
+// startServe runs `trustee args...` in dir and waits until it logs the URL
+// it listens on; the process is killed when the test ends.
+func startServe(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
-	cmd := exec.Command(trusteeBin(t), args...)
-	cmd.Dir = dir
-	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
+	s := &served{cmd: exec.Command(trusteeBin(t), args...)}
+	s.cmd.Dir = dir
+	s.cmd.Env = cleanEnv()
+	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
 	urlc := make(chan string, 1)
-	var mu sync.Mutex
-	var logs strings.Builder
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			mu.Lock()
-			logs.WriteString(sc.Text() + "\n")
-			mu.Unlock()
+			s.mu.Lock()
+			s.logs.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
 			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
 				urlc <- m[1]
 			}
 		}
 	}()
 	select {
-	case u := <-urlc:
-		return u
+	case s.url = <-urlc:
+		return s
 	case <-time.After(90 * time.Second):
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("serve did not start:\n%s", logs.String())
-		return ""
+		t.Fatalf("serve did not start:\n%s", s.Logs())
+		return nil
 	}
 }
 

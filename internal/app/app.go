@@ -220,6 +220,8 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	// Fulfilment observes its propagation webhooks on the outbox.
 	a.Fulfil = fulfil.New(fulfil.Options{Store: st, Tenants: a.Tenants, Vault: a.Vault, Consent: a.Consent, Outbox: a.Outbox,
 		Audit: a.Audit, Keys: a.Keys, Exporter: a.Exports, PublicURL: a.PublicURL, Logger: o.Logger})
+	// Restrictions are lifted by a scheduled job, after the person is told.
+	a.Fulfil.RegisterJobs(a.Jobs)
 	// Data-subject requests: verified, approved requests go to Fulfil;
 	// reminders of due requests run as a leased periodic task.
 	a.Rights = &rights.Service{Store: st, Tenants: a.Tenants, Keys: a.Keys, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox,

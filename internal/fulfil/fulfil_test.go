@@ -84,6 +84,7 @@ func newFx(t *testing.T, st store.Store) *fx {
 	f.retention = &retention.Service{Store: st, Tenants: f.tenants, Keys: rig.Keys, Audit: al}
 	f.svc = fulfil.New(fulfil.Options{Store: st, Tenants: f.tenants, Vault: f.vault, Consent: f.consent, Outbox: rig.Outbox,
 		Audit: al, Keys: rig.Keys, Exporter: f.exp, PublicURL: "https://privacy.example.com/"})
+	f.svc.RegisterJobs(rig.Runner)
 	rig.Start(t)
 	f.tn = f.newTenant("brightfjord")
 	return f

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/jobs"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/outbox"
 	"github.com/trustee-privacy/trustee/internal/policy"
@@ -32,6 +33,8 @@ type Options struct {
 	Audit    *audit.Log
 	Keys     *keys.Manager
 	Exporter Exporter
+	// Jobs runs the scheduled lifting of restrictions; set by RegisterJobs.
+	Jobs *jobs.Runner
 	// PublicURL is the base URL Trustee is reached at from outside (e.g.
 	// https://privacy.example.com), so acknowledgement links sent to
 	// recipients are absolute; empty sends the path alone.

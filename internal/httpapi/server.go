@@ -144,6 +144,7 @@ func New(d Deps) *Server {
 	s.registerExports()
 	s.registerBreaches()
 	s.registerRecipients()
+	s.registerRestrictions()
 	mux.Handle("GET /metrics", s.requirePlain(auth.PermMetricsRead, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	if d.Web != nil {
 		for _, prefix := range []string{"/admin/", "/p/", "/static/"} {

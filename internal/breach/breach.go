@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/trustee-privacy/trustee/internal/audit"
+	"github.com/trustee-privacy/trustee/internal/inputerr"
 	"github.com/trustee-privacy/trustee/internal/outbox"
 	"github.com/trustee-privacy/trustee/internal/policy"
 	"github.com/trustee-privacy/trustee/internal/store"
@@ -86,36 +87,6 @@ func (e *StateError) Unwrap() error { return ErrState }
 
 func stateErr(format string, args ...any) error {
 	return &StateError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// InputError is bad input; nothing was changed.
-type InputError struct {
-	Problems []FieldProblem
-}
-
-// FieldProblem is one mistake, with the field it concerns (JSON name).
-type FieldProblem struct {
-	Field   string
-	Message string
-}
-
-func (e *InputError) Error() string {
-	msgs := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		msgs[i] = p.Field + ": " + p.Message
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func (e *InputError) add(field, format string, args ...any) {
-	e.Problems = append(e.Problems, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *InputError) err() error {
-	if len(e.Problems) == 0 {
-		return nil
-	}
-	return e
 }
 
 // Scope says whose data the breach concerns. The affected set is the union
@@ -269,48 +240,48 @@ func (in *Input) validate(tax *policy.Taxonomy, now time.Time) error {
 	var ie InputError
 	in.Title, in.Nature = strings.TrimSpace(in.Title), strings.TrimSpace(in.Nature)
 	if in.Title == "" {
-		ie.add("title", "is required")
+		ie.Add("title", "is required")
 	} else if len(in.Title) > maxTitle {
-		ie.add("title", "must be at most %d bytes", maxTitle)
+		ie.Add("title", "must be at most %d bytes", maxTitle)
 	}
 	if in.Nature == "" {
-		ie.add("nature", "is required: say what happened (Art. 33(3)(a))")
+		ie.Add("nature", "is required: say what happened (Art. 33(3)(a))")
 	}
 	for _, f := range []struct{ name, v string }{{"nature", in.Nature}, {"consequences", in.Consequences}, {"measures", in.Measures}, {"person_advice", in.PersonAdvice}} {
 		if len(f.v) > maxText {
-			ie.add(f.name, "must be at most %d bytes", maxText)
+			ie.Add(f.name, "must be at most %d bytes", maxText)
 		}
 	}
 	if in.DetectedAt.IsZero() {
-		ie.add("detected_at", "is required")
+		ie.Add("detected_at", "is required")
 	} else if in.DetectedAt.After(now.Add(5 * time.Minute)) {
-		ie.add("detected_at", "lies in the future")
+		ie.Add("detected_at", "lies in the future")
 	}
 	if in.AwareAt.IsZero() {
 		in.AwareAt = in.DetectedAt
 	}
 	if !in.AwareAt.IsZero() {
 		if in.AwareAt.After(now.Add(5 * time.Minute)) {
-			ie.add("aware_at", "lies in the future")
+			ie.Add("aware_at", "lies in the future")
 		}
 		if !in.DetectedAt.IsZero() && in.AwareAt.Before(in.DetectedAt) {
-			ie.add("aware_at", "is before detected_at")
+			ie.Add("aware_at", "is before detected_at")
 		}
 	}
 	if in.ApproxRecords < 0 || in.ApproxRecords > 1<<50 {
-		ie.add("approx_records", "must be a count")
+		ie.Add("approx_records", "must be a count")
 	}
 	checkNames := func(field string, names []string, category bool) {
 		if len(names) > maxList {
-			ie.add(field, "has more than %d entries", maxList)
+			ie.Add(field, "has more than %d entries", maxList)
 			return
 		}
 		for i, n := range names {
 			switch {
 			case n == "" || len(n) > maxName || strings.ContainsAny(n, " \t\r\n"):
-				ie.add(fmt.Sprintf("%s[%d]", field, i), "must be a name of at most %d characters without spaces", maxName)
+				ie.Add(fmt.Sprintf("%s[%d]", field, i), "must be a name of at most %d characters without spaces", maxName)
 			case category && tax != nil && !tax.Has(n):
-				ie.add(fmt.Sprintf("%s[%d]", field, i), "is not a data category of the policy")
+				ie.Add(fmt.Sprintf("%s[%d]", field, i), "is not a data category of the policy")
 			}
 		}
 	}
@@ -320,10 +291,10 @@ func (in *Input) validate(tax *policy.Taxonomy, now time.Time) error {
 	checkNames("scope.actors", in.Scope.Actors, false)
 	checkNames("scope.subject_ids", in.Scope.SubjectIDs, false)
 	if !in.Scope.From.IsZero() && !in.Scope.Until.IsZero() && !in.Scope.Until.After(in.Scope.From) {
-		ie.add("scope.until", "must be after scope.from")
+		ie.Add("scope.until", "must be after scope.from")
 	}
 	if in.DPO != nil && (strings.TrimSpace(in.DPO.Name) == "" || len(in.DPO.Name)+len(in.DPO.Email)+len(in.DPO.Address)+len(in.DPO.Phone) > maxText) {
-		ie.add("dpo.name", "is required when a DPO contact is given")
+		ie.Add("dpo.name", "is required when a DPO contact is given")
 	}
 	in.DetectedAt, in.AwareAt = in.DetectedAt.UTC(), in.AwareAt.UTC()
 	in.Scope.From, in.Scope.Until = in.Scope.From.UTC(), in.Scope.Until.UTC()
@@ -333,7 +304,7 @@ func (in *Input) validate(tax *policy.Taxonomy, now time.Time) error {
 	if in.Scope.Until.IsZero() {
 		in.Scope.Until = time.Time{}
 	}
-	return ie.err()
+	return ie.Err()
 }
 
 // taxonomy returns the active policy's taxonomy, or nil without a policy.
@@ -559,13 +530,13 @@ func ValidRisk(level string) bool {
 func (s *Service) Assess(ctx context.Context, tenantID, id, risk, reason string, by Actor) (Breach, error) {
 	var ie InputError
 	if !ValidRisk(risk) {
-		ie.add("risk", "must be none, low, risk or high")
+		ie.Add("risk", "must be none, low, risk or high")
 	}
 	reason = strings.TrimSpace(reason)
 	if len(reason) > maxReason {
-		ie.add("reason", "must be at most %d bytes", maxReason)
+		ie.Add("reason", "must be at most %d bytes", maxReason)
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return Breach{}, err
 	}
 	cur, err := s.Get(ctx, tenantID, id)
@@ -616,15 +587,15 @@ func (s *Service) RecordAuthority(ctx context.Context, tenantID, id string, at t
 	reference, delayReason = strings.TrimSpace(reference), strings.TrimSpace(delayReason)
 	var ie InputError
 	if at.After(now.Add(5 * time.Minute)) {
-		ie.add("at", "lies in the future")
+		ie.Add("at", "lies in the future")
 	}
 	if len(reference) > maxName {
-		ie.add("reference", "must be at most %d bytes", maxName)
+		ie.Add("reference", "must be at most %d bytes", maxName)
 	}
 	if len(delayReason) > maxText {
-		ie.add("delay_reason", "must be at most %d bytes", maxText)
+		ie.Add("delay_reason", "must be at most %d bytes", maxText)
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return Breach{}, err
 	}
 	err := s.mutate(ctx, tenantID, id, func(tx store.Tx, b *store.Breach, d *Details) error {
@@ -682,3 +653,9 @@ func (s *Service) Close(ctx context.Context, tenantID, id, note string, by Actor
 	}
 	return s.Get(ctx, tenantID, id)
 }
+
+// InputError is bad input with every mistake located; nothing was changed.
+type InputError = inputerr.Error
+
+// FieldProblem is one mistake and the input field it concerns.
+type FieldProblem = inputerr.FieldProblem

@@ -423,7 +423,7 @@ func (s *Service) RecordBanner(ctx context.Context, key string, c BannerChoice, 
 	tenantID := a.Tenant.ID
 	var ie InputError
 	if c.PolicyVersion > a.Version.Version {
-		ie.add("policy_version", "is newer than the active policy version")
+		ie.Add("policy_version", "is newer than the active policy version")
 		return BannerRecorded{}, &ie
 	}
 	// The choice is recorded under the version the banner showed: its
@@ -435,7 +435,7 @@ func (s *Service) RecordBanner(ctx context.Context, key string, c BannerChoice, 
 	}
 	vsite := doc.SiteByKey(key)
 	if vsite == nil {
-		ie.add("policy_version", "this site is not in that policy version; fetch the configuration again")
+		ie.Add("policy_version", "this site is not in that policy version; fetch the configuration again")
 		return BannerRecorded{}, &ie
 	}
 	version, hash := a.Version.Version, a.Version.Hash
@@ -452,7 +452,7 @@ func (s *Service) RecordBanner(ctx context.Context, key string, c BannerChoice, 
 	if err != nil {
 		return BannerRecorded{}, err
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return BannerRecorded{}, err
 	}
 	now := s.now()
@@ -497,7 +497,7 @@ func (s *Service) RecordBanner(ctx context.Context, key string, c BannerChoice, 
 		}
 	}
 	if len(events) == 0 && !gpc {
-		ie.add("choices", "choose at least one category this site offers")
+		ie.Add("choices", "choose at least one category this site offers")
 		return BannerRecorded{}, &ie
 	}
 	err = s.Store.Write(ctx, func(tx store.Tx) error {

@@ -16,12 +16,12 @@ package consent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/trustee-privacy/trustee/internal/audit"
+	"github.com/trustee-privacy/trustee/internal/inputerr"
 	"github.com/trustee-privacy/trustee/internal/jobs"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/policy"
@@ -72,35 +72,6 @@ var (
 	ErrOrigin          = errors.New("origin not allowed for this site")
 	ErrBadToken        = errors.New("the unsubscribe link is not valid")
 )
-
-// InputError is bad input; nothing was changed.
-type InputError struct {
-	Problems []FieldProblem
-}
-
-// FieldProblem is one mistake, with the input field it concerns.
-type FieldProblem struct {
-	Field   string
-	Message string
-}
-
-func (e *InputError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].Field + ": " + e.Problems[0].Message
-	}
-	return fmt.Sprintf("%d problems in the input", len(e.Problems))
-}
-
-func (e *InputError) add(field, format string, args ...any) {
-	e.Problems = append(e.Problems, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *InputError) err() error {
-	if e == nil || len(e.Problems) == 0 {
-		return nil
-	}
-	return e
-}
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -203,3 +174,9 @@ func saleOrShare(doc *policy.Document, p *policy.Purpose) bool {
 	}
 	return false
 }
+
+// InputError is bad input with every mistake located; nothing was changed.
+type InputError = inputerr.Error
+
+// FieldProblem is one mistake and the input field it concerns.
+type FieldProblem = inputerr.FieldProblem

@@ -36,7 +36,7 @@ func DecodeBannerChoice(b []byte) (BannerChoice, error) {
 	var c BannerChoice
 	var ie InputError
 	fail := func(field, msg string) (BannerChoice, error) {
-		ie.add(field, "%s", msg)
+		ie.Add(field, "%s", msg)
 		return BannerChoice{}, &ie
 	}
 	if len(b) > MaxBannerBody {
@@ -135,17 +135,17 @@ func DecodeBannerChoice(b []byte) (BannerChoice, error) {
 	}
 	switch {
 	case !browserIDRE.MatchString(c.BrowserID):
-		ie.add("browser_id", "must be 16 to 64 characters of A-Z, a-z, 0-9, - and _")
+		ie.Add("browser_id", "must be 16 to 64 characters of A-Z, a-z, 0-9, - and _")
 	case c.PolicyVersion < 1:
-		ie.add("policy_version", "is required and at least 1")
+		ie.Add("policy_version", "is required and at least 1")
 	case c.Choices == nil:
-		ie.add("choices", "is required")
+		ie.Add("choices", "is required")
 	case c.Language != "" && !langTagRE.MatchString(c.Language):
-		ie.add("language", "is not a BCP 47 language tag")
+		ie.Add("language", "is not a BCP 47 language tag")
 	case len(c.PageURL) > maxPageURL:
-		ie.add("page_url", "is longer than %d bytes", maxPageURL)
+		ie.Add("page_url", "is longer than %d bytes", maxPageURL)
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return BannerChoice{}, err
 	}
 	return c, nil

@@ -105,28 +105,28 @@ func cleanUserAgent(ua string) string {
 func (s *Service) proof(ctx context.Context, tenantID string, p Proof, ie *InputError) (textHash, ipHash, ua, page string, err error) {
 	switch {
 	case p.TextHash != "" && p.Text != "":
-		ie.add("text_hash", "give the text shown or its hash, not both")
+		ie.Add("text_hash", "give the text shown or its hash, not both")
 	case p.TextHash != "":
 		if !textHashRE.MatchString(p.TextHash) {
-			ie.add("text_hash", `must be "sha256:" and 64 lower-case hex digits`)
+			ie.Add("text_hash", `must be "sha256:" and 64 lower-case hex digits`)
 		}
 		textHash = p.TextHash
 	case p.Text != "":
 		if len(p.Text) > maxText || !utf8.ValidString(p.Text) {
-			ie.add("text", "must be UTF-8 text of at most %d bytes", maxText)
+			ie.Add("text", "must be UTF-8 text of at most %d bytes", maxText)
 		}
 		textHash = TextHash(p.Text)
 	}
 	if p.IP != "" {
 		if _, perr := netip.ParseAddr(strings.Trim(p.IP, "[]")); perr != nil {
-			ie.add("ip", "is not an IP address")
+			ie.Add("ip", "is not an IP address")
 		} else if ipHash, err = s.ipHash(ctx, tenantID, p.IP); err != nil {
 			return "", "", "", "", err
 		}
 	}
 	page, ok := cleanPageURL(p.PageURL)
 	if !ok {
-		ie.add("page_url", "must be an absolute http(s) URL of at most %d bytes", maxPageURL)
+		ie.Add("page_url", "must be an absolute http(s) URL of at most %d bytes", maxPageURL)
 	}
 	return textHash, ipHash, cleanUserAgent(p.UserAgent), page, nil
 }

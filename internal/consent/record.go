@@ -123,21 +123,21 @@ func (s *Service) Record(ctx context.Context, tenantID string, in RecordInput, b
 		in.Method = store.MethodAPI
 	}
 	if !slices.Contains(apiMethods, in.Method) {
-		ie.add("method", "must be one of %s", strings.Join(apiMethods, ", "))
+		ie.Add("method", "must be one of %s", strings.Join(apiMethods, ", "))
 	}
 	if in.BrowserID != "" && !browserIDRE.MatchString(in.BrowserID) {
-		ie.add("browser_id", "must be 16 to 64 characters of A-Z, a-z, 0-9, - and _")
+		ie.Add("browser_id", "must be 16 to 64 characters of A-Z, a-z, 0-9, - and _")
 	}
 	if !sourceRE.MatchString(in.Source) {
-		ie.add("source", "must be at most %d characters of letters, digits and ._:/@+- (no personal data)", maxSource)
+		ie.Add("source", "must be at most %d characters of letters, digits and ._:/@+- (no personal data)", maxSource)
 	}
 	at := now
 	if !in.At.IsZero() {
 		switch {
 		case in.At.After(now.Add(futureSlack)):
-			ie.add("at", "is in the future")
+			ie.Add("at", "is in the future")
 		case in.At.Before(now.AddDate(-30, 0, 0)):
-			ie.add("at", "is more than 30 years ago")
+			ie.Add("at", "is more than 30 years ago")
 		default:
 			at = in.At.UTC().Truncate(time.Microsecond)
 		}
@@ -147,7 +147,7 @@ func (s *Service) Record(ctx context.Context, tenantID string, in RecordInput, b
 	if err != nil {
 		return Recorded{}, err
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return Recorded{}, err
 	}
 
@@ -221,17 +221,17 @@ func (s *Service) Record(ctx context.Context, tenantID string, in RecordInput, b
 func (s *Service) checkChoices(doc *policy.Document, cs []Choice, ie *InputError) {
 	switch {
 	case len(cs) == 0:
-		ie.add("choices", "name at least one purpose")
+		ie.Add("choices", "name at least one purpose")
 		return
 	case len(cs) > maxChoices:
-		ie.add("choices", "at most %d choices at once", maxChoices)
+		ie.Add("choices", "at most %d choices at once", maxChoices)
 		return
 	}
 	seen := map[string]bool{}
 	for _, c := range cs {
 		field := "choices." + c.Purpose
 		if seen[c.Purpose] {
-			ie.add(field, "is chosen twice")
+			ie.Add(field, "is chosen twice")
 			continue
 		}
 		seen[c.Purpose] = true
@@ -239,9 +239,9 @@ func (s *Service) checkChoices(doc *policy.Document, cs []Choice, ie *InputError
 		switch {
 		case ok:
 		case p == nil:
-			ie.add("choices", "a purpose is not declared in the policy (nor ccpa.sale_share)")
+			ie.Add("choices", "a purpose is not declared in the policy (nor ccpa.sale_share)")
 		default:
-			ie.add(field, "is based on %s, not consent: there is no consent to give or withdraw (an objection or a restriction may apply instead)", p.LegalBasis)
+			ie.Add(field, "is based on %s, not consent: there is no consent to give or withdraw (an objection or a restriction may apply instead)", p.LegalBasis)
 		}
 	}
 }

@@ -63,8 +63,8 @@ type DayStats struct {
 func (s *Service) Stats(ctx context.Context, tenantID string, days int) (Stats, error) {
 	if days < 1 || days > MaxStatsDays {
 		ie := &InputError{}
-		ie.add("days", "must be between 1 and %d", MaxStatsDays)
-		return Stats{}, ie.err()
+		ie.Add("days", "must be between 1 and %d", MaxStatsDays)
+		return Stats{}, ie.Err()
 	}
 	a, err := s.active(ctx, tenantID)
 	if err != nil {

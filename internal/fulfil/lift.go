@@ -109,18 +109,18 @@ func (s *Service) ScheduleLift(ctx context.Context, tenantID string, in LiftInpu
 	in.ToldBy = strings.TrimSpace(in.ToldBy)
 	var ie InputError
 	if in.Reason == "" || len(in.Reason) > 1000 {
-		ie.add("reason", "say why the restriction ends, in words the person is sent (1 to 1000 characters)")
+		ie.Add("reason", "say why the restriction ends, in words the person is sent (1 to 1000 characters)")
 	}
 	if len(in.ToldBy) > 500 {
-		ie.add("told_by", "at most 500 characters")
+		ie.Add("told_by", "at most 500 characters")
 	}
 	at := in.At.UTC()
 	if at.IsZero() {
 		at = now.Add(DefaultLiftNotice)
 	} else if !at.After(now) {
-		ie.add("at", "must be in the future: the person is told before the restriction is lifted (GDPR Art. 18(3))")
+		ie.Add("at", "must be in the future: the person is told before the restriction is lifted (GDPR Art. 18(3))")
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return LiftScheduled{}, err
 	}
 	var r store.Restriction

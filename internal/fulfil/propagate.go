@@ -453,13 +453,13 @@ type EndpointSet struct {
 func (s *Service) SetEndpoint(ctx context.Context, tenantID, key, rawURL, ack, actor string) (EndpointSet, error) {
 	var ie InputError
 	if err := checkWebhookURL(rawURL); err != nil {
-		ie.add("url", "%s", err.Error())
+		ie.Add("url", "%s", err.Error())
 	}
 	if ack == "" {
 		ack = store.AckCallback
 	}
 	if ack != store.AckCallback && ack != store.AckOnDelivery {
-		ie.add("ack", "must be callback or on_delivery")
+		ie.Add("ack", "must be callback or on_delivery")
 	}
 	a, err := s.o.Tenants.Active(ctx, tenantID)
 	if err != nil {
@@ -468,10 +468,10 @@ func (s *Service) SetEndpoint(ctx context.Context, tenantID, key, rawURL, ack, a
 	var rec *policy.Recipient
 	if key != ApplicationKey {
 		if rec = a.Doc.RecipientByKey(key); rec == nil {
-			ie.add("key", "%q is not a recipient of the active policy (or %s)", key, ApplicationKey)
+			ie.Add("key", "%q is not a recipient of the active policy (or %s)", key, ApplicationKey)
 		}
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return EndpointSet{}, err
 	}
 	if err := s.o.Keys.EnsureTenant(ctx, tenantID); err != nil {

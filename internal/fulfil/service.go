@@ -12,6 +12,7 @@ import (
 
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/inputerr"
 	"github.com/trustee-privacy/trustee/internal/jobs"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/outbox"
@@ -91,45 +92,6 @@ var (
 	ErrConflict = errors.New("the recipient's state does not allow this")
 )
 
-// InputError is bad input; nothing was changed.
-type InputError struct {
-	Problems []FieldProblem
-}
-
-// FieldProblem is one mistake, with the input field it concerns.
-type FieldProblem struct {
-	Field   string
-	Message string
-}
-
-func (e *InputError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].Field + ": " + e.Problems[0].Message
-	}
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Field + ": " + p.Message
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (e *InputError) add(field, format string, args ...any) {
-	e.Problems = append(e.Problems, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *InputError) err() error {
-	if e == nil || len(e.Problems) == 0 {
-		return nil
-	}
-	return e
-}
-
-func inputErr(field, format string, args ...any) error {
-	var ie InputError
-	ie.add(field, format, args...)
-	return &ie
-}
-
 // Audit actions of this package.
 const (
 	actFulfil      = "request.fulfil"
@@ -149,13 +111,13 @@ func mapErr(err error) error {
 	case errors.As(err, &vie):
 		var ie InputError
 		for _, p := range vie.Problems {
-			ie.add("fields."+p.Field, "%s", p.Message)
+			ie.Add("fields."+p.Field, "%s", p.Message)
 		}
 		return &ie
 	case errors.As(err, &cie):
 		var ie InputError
 		for _, p := range cie.Problems {
-			ie.add(p.Field, "%s", p.Message)
+			ie.Add(p.Field, "%s", p.Message)
 		}
 		return &ie
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, consent.ErrNotFound), errors.Is(err, store.ErrNotFound):
@@ -254,20 +216,20 @@ func erasing(t policy.RequestType) bool { return t == policy.ReqErasure || t == 
 func (s *Service) check(in Input) error {
 	var ie InputError
 	if in.TenantID == "" {
-		ie.add("tenant_id", "is required")
+		ie.Add("tenant_id", "is required")
 	}
 	if !requestIDRE.MatchString(in.RequestID) {
-		ie.add("request_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -")
+		ie.Add("request_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -")
 	}
 	if in.SubjectID == "" || len(in.SubjectID) > 128 {
-		ie.add("subject_id", "is required")
+		ie.Add("subject_id", "is required")
 	}
 	if in.Actor == "" || len(in.Actor) > 128 {
-		ie.add("actor", "is required (who approved the request)")
+		ie.Add("actor", "is required (who approved the request)")
 	}
 	if !slices.Contains(policy.RequestTypes, in.Type) {
-		ie.add("type", "is not a request type")
-		return ie.err()
+		ie.Add("type", "is not a request type")
+		return ie.Err()
 	}
 	uses := map[string]bool{}
 	switch in.Type {
@@ -292,40 +254,40 @@ func (s *Service) check(in Input) error {
 		"transmit_url": in.TransmitURL != "",
 	} {
 		if set && !uses[name] {
-			ie.add(name, "is not used by a %s request and must be empty", in.Type)
+			ie.Add(name, "is not used by a %s request and must be empty", in.Type)
 		}
 	}
 	// Reason is the person's own words, which intake may collect for any
 	// type: it is ignored (never stored or logged) where no control holds
 	// it, rather than refused.
 	if len(in.Reason) > 1024 {
-		ie.add("reason", "must be at most 1024 characters")
+		ie.Add("reason", "must be at most 1024 characters")
 	}
 	switch in.Type {
 	case policy.ReqRestriction:
 		switch in.Ground {
 		case store.GroundAccuracyContested, store.GroundUnlawfulProcessing, store.GroundNoLongerNeededButClaims, store.GroundObjectionPending:
 		default:
-			ie.add("ground", "must be one of accuracy_contested, unlawful_processing, no_longer_needed_but_claims, objection_pending (GDPR Art. 18(1))")
+			ie.Add("ground", "must be one of accuracy_contested, unlawful_processing, no_longer_needed_but_claims, objection_pending (GDPR Art. 18(1))")
 		}
 	case policy.ReqObjection:
 		switch in.ObjectionKind {
 		case store.ObjectDirectMarketing, store.ObjectLegitimateInterest, store.ObjectPublicTask:
 		default:
-			ie.add("objection_kind", "must be direct_marketing, legitimate_interest or public_task")
+			ie.Add("objection_kind", "must be direct_marketing, legitimate_interest or public_task")
 		}
 	case policy.ReqRectification, policy.ReqCCPACorrect:
 		if len(in.Fields) == 0 {
-			ie.add("fields", "the corrected values are required")
+			ie.Add("fields", "the corrected values are required")
 		}
 	case policy.ReqPortability:
 		if in.TransmitURL != "" {
 			if err := checkWebhookURL(in.TransmitURL); err != nil {
-				ie.add("transmit_url", "%s", err.Error())
+				ie.Add("transmit_url", "%s", err.Error())
 			}
 		}
 	}
-	return ie.err()
+	return ie.Err()
 }
 
 // checkAgainstPolicy checks the keys the input names against the policy.
@@ -333,26 +295,26 @@ func checkAgainstPolicy(doc *policy.Document, in Input) error {
 	var ie InputError
 	for i, c := range in.Categories {
 		if !doc.Taxonomy().Has(c) {
-			ie.add(fmt.Sprintf("categories[%d]", i), "%q is not a data category of the policy", c)
+			ie.Add(fmt.Sprintf("categories[%d]", i), "%q is not a data category of the policy", c)
 		}
 	}
 	for i, p := range in.AllowedPurposes {
 		if doc.PurposeByKey(p) == nil {
-			ie.add(fmt.Sprintf("allowed_purposes[%d]", i), "%q is not a purpose of the policy", p)
+			ie.Add(fmt.Sprintf("allowed_purposes[%d]", i), "%q is not a purpose of the policy", p)
 		}
 	}
 	if in.Purpose != "" {
 		p := doc.PurposeByKey(in.Purpose)
 		switch {
 		case p == nil:
-			ie.add("purpose", "%q is not a purpose of the policy", in.Purpose)
+			ie.Add("purpose", "%q is not a purpose of the policy", in.Purpose)
 		case in.Type == policy.ReqWithdrawConsent && p.LegalBasis != policy.BasisConsent:
-			ie.add("purpose", "%q is not based on consent, so there is no consent to withdraw", in.Purpose)
+			ie.Add("purpose", "%q is not based on consent, so there is no consent to withdraw", in.Purpose)
 		case in.Type == policy.ReqObjection && in.ObjectionKind == store.ObjectDirectMarketing && !p.DirectMarketing:
-			ie.add("purpose", "%q is not a direct-marketing purpose", in.Purpose)
+			ie.Add("purpose", "%q is not a direct-marketing purpose", in.Purpose)
 		}
 	}
-	return ie.err()
+	return ie.Err()
 }
 
 // stored returns the recorded result of a fulfilled request.
@@ -541,3 +503,11 @@ func summary(t policy.RequestType, r Result) string {
 	}
 	return s
 }
+
+func inputErr(field, format string, args ...any) error { return inputerr.New(field, format, args...) }
+
+// InputError is bad input with every mistake located; nothing was changed.
+type InputError = inputerr.Error
+
+// FieldProblem is one mistake and the input field it concerns.
+type FieldProblem = inputerr.FieldProblem

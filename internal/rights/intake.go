@@ -119,7 +119,7 @@ func Validate(doc *policy.Document, in *Input) error {
 	e := &InputError{}
 	typ := policy.RequestType(in.Type)
 	if !slices.Contains(policy.RequestTypes, typ) {
-		e.add("type", "%q is not a request type (one of %s)", in.Type, joinTypes())
+		e.Add("type", "%q is not a request type (one of %s)", in.Type, joinTypes())
 		return e
 	}
 	if in.Jurisdiction == "" {
@@ -129,13 +129,13 @@ func Validate(doc *policy.Document, in *Input) error {
 	ccpaType := strings.HasPrefix(in.Type, "ccpa_")
 	switch {
 	case j != policy.GDPR && j != policy.UKGDPR && j != policy.CCPA:
-		e.add("jurisdiction", "%q is not gdpr, uk_gdpr or ccpa", in.Jurisdiction)
+		e.Add("jurisdiction", "%q is not gdpr, uk_gdpr or ccpa", in.Jurisdiction)
 	case !doc.Applies(j):
-		e.add("jurisdiction", "the policy does not list %s among its jurisdictions", j)
+		e.Add("jurisdiction", "the policy does not list %s among its jurisdictions", j)
 	case ccpaType && j != policy.CCPA:
-		e.add("jurisdiction", "%s is a CCPA request type; its jurisdiction must be ccpa", in.Type)
+		e.Add("jurisdiction", "%s is a CCPA request type; its jurisdiction must be ccpa", in.Type)
 	case !ccpaType && j == policy.CCPA:
-		e.add("type", "%s is a GDPR right; under the CCPA use ccpa_know, ccpa_delete, ccpa_correct, ccpa_opt_out or ccpa_limit", in.Type)
+		e.Add("type", "%s is a GDPR right; under the CCPA use ccpa_know, ccpa_delete, ccpa_correct, ccpa_opt_out or ccpa_limit", in.Type)
 	}
 	if in.Channel == "" {
 		in.Channel = ChannelAPI
@@ -143,33 +143,33 @@ func Validate(doc *policy.Document, in *Input) error {
 	switch in.Channel {
 	case ChannelAPI, ChannelPrivacyCenter:
 		if in.StaffVia != "" {
-			e.add("staff_via", "only requests taken by staff say how the person reached them")
+			e.Add("staff_via", "only requests taken by staff say how the person reached them")
 		}
 	case ChannelStaff:
 		if !slices.Contains(StaffVias, in.StaffVia) {
-			e.add("staff_via", "must be one of %s for a request taken by staff", strings.Join(StaffVias, ", "))
+			e.Add("staff_via", "must be one of %s for a request taken by staff", strings.Join(StaffVias, ", "))
 		}
 	default:
-		e.add("channel", "%q is not api, privacy_center or staff", in.Channel)
+		e.Add("channel", "%q is not api, privacy_center or staff", in.Channel)
 	}
 	if in.SubjectID == "" && in.Identity == nil {
-		e.add("identity", "give the person's identity (kind and value) or subject_id")
+		e.Add("identity", "give the person's identity (kind and value) or subject_id")
 	}
 	if in.SubjectID != "" && !validID(in.SubjectID) {
-		e.add("subject_id", "must be a subject id (UUID)")
+		e.Add("subject_id", "must be a subject id (UUID)")
 	}
 	if in.Identity != nil {
 		if !slices.Contains(identity.Kinds, in.Identity.Kind) {
-			e.add("identity.kind", "%q is not one of %s", in.Identity.Kind, strings.Join(identity.Kinds, ", "))
+			e.Add("identity.kind", "%q is not one of %s", in.Identity.Kind, strings.Join(identity.Kinds, ", "))
 		} else if _, err := identity.Normalize(in.Identity.Kind, in.Identity.Value, doc.Policy.Controller.Country); err != nil {
-			e.add("identity.value", "is not a valid %s", in.Identity.Kind)
+			e.Add("identity.value", "is not a valid %s", in.Identity.Kind)
 		}
 	}
 	if len(in.SubjectToken) > maxTokenLen {
-		e.add("subject_token", "is too long")
+		e.Add("subject_token", "is too long")
 	}
 	validateDetails(doc, typ, &in.Details, e)
-	return e.err()
+	return e.Err()
 }
 
 func joinTypes() string {
@@ -204,80 +204,80 @@ func validateDetails(doc *policy.Document, typ policy.RequestType, d *Details, e
 	}
 	for _, name := range []string{"categories", "purpose", "objection_kind", "ground", "allowed_purposes", "fields", "transmit_url"} {
 		if present[name] && !slices.Contains(allowed, name) {
-			e.add(name, "is not used by a %s request", typ)
+			e.Add(name, "is not used by a %s request", typ)
 		}
 	}
 	d.Reason = strings.TrimSpace(d.Reason)
 	if len(d.Reason) > maxReason || !utf8.ValidString(d.Reason) {
-		e.add("reason", "must be at most %d bytes of text", maxReason)
+		e.Add("reason", "must be at most %d bytes of text", maxReason)
 	}
 	if len(d.Categories) > maxListItems {
-		e.add("categories", "at most %d", maxListItems)
+		e.Add("categories", "at most %d", maxListItems)
 	} else {
 		for _, c := range d.Categories {
 			if !doc.Taxonomy().Has(c) {
-				e.add("categories", "%q is not a data category of the policy", trunc(c))
+				e.Add("categories", "%q is not a data category of the policy", trunc(c))
 			}
 		}
 	}
 	switch typ {
 	case policy.ReqRectification, policy.ReqCCPACorrect:
 		if len(d.Fields) == 0 {
-			e.add("fields", "give the corrected values, by field name")
+			e.Add("fields", "give the corrected values, by field name")
 		}
 		if len(d.Fields) > maxFields {
-			e.add("fields", "at most %d", maxFields)
+			e.Add("fields", "at most %d", maxFields)
 			break
 		}
 		for name, v := range d.Fields {
 			if doc.FieldByName(name) == nil {
-				e.add("fields", "%q is not a field declared in the policy", trunc(name))
+				e.Add("fields", "%q is not a field declared in the policy", trunc(name))
 			} else if len(v) > maxFieldValue || !json.Valid(v) {
-				e.add("fields."+name, "must be a JSON value of at most %d bytes", maxFieldValue)
+				e.Add("fields."+name, "must be a JSON value of at most %d bytes", maxFieldValue)
 			}
 		}
 	case policy.ReqRestriction:
 		if !slices.Contains(grounds, d.Ground) {
-			e.add("ground", "must be one of %s (GDPR Art. 18(1))", strings.Join(grounds, ", "))
+			e.Add("ground", "must be one of %s (GDPR Art. 18(1))", strings.Join(grounds, ", "))
 		}
 		if len(d.AllowedPurposes) > maxListItems {
-			e.add("allowed_purposes", "at most %d", maxListItems)
+			e.Add("allowed_purposes", "at most %d", maxListItems)
 		} else {
 			for _, p := range d.AllowedPurposes {
 				if doc.PurposeByKey(p) == nil {
-					e.add("allowed_purposes", "%q is not a purpose of the policy", trunc(p))
+					e.Add("allowed_purposes", "%q is not a purpose of the policy", trunc(p))
 				}
 			}
 		}
 	case policy.ReqObjection:
 		if !slices.Contains(objectionKinds, d.ObjectionKind) {
-			e.add("objection_kind", "must be one of %s", strings.Join(objectionKinds, ", "))
+			e.Add("objection_kind", "must be one of %s", strings.Join(objectionKinds, ", "))
 		}
 		if d.Purpose != "" {
 			p := doc.PurposeByKey(d.Purpose)
 			switch {
 			case p == nil:
-				e.add("purpose", "%q is not a purpose of the policy", trunc(d.Purpose))
+				e.Add("purpose", "%q is not a purpose of the policy", trunc(d.Purpose))
 			case d.ObjectionKind == store.ObjectDirectMarketing && !p.DirectMarketing:
-				e.add("purpose", "%s is not a direct-marketing purpose", d.Purpose)
+				e.Add("purpose", "%s is not a direct-marketing purpose", d.Purpose)
 			case d.ObjectionKind == store.ObjectLegitimateInterest && p.LegalBasis != policy.BasisLegitimateInterests:
-				e.add("purpose", "%s is not based on legitimate interests", d.Purpose)
+				e.Add("purpose", "%s is not based on legitimate interests", d.Purpose)
 			}
 		}
 	case policy.ReqWithdrawConsent:
 		if d.Purpose != "" {
 			p := doc.PurposeByKey(d.Purpose)
 			if p == nil {
-				e.add("purpose", "%q is not a purpose of the policy", trunc(d.Purpose))
+				e.Add("purpose", "%q is not a purpose of the policy", trunc(d.Purpose))
 			} else if p.LegalBasis != policy.BasisConsent {
-				e.add("purpose", "%s is not based on consent", d.Purpose)
+				e.Add("purpose", "%s is not based on consent", d.Purpose)
 			}
 		}
 	case policy.ReqPortability:
 		if d.TransmitURL != "" {
 			u, err := url.Parse(d.TransmitURL)
 			if len(d.TransmitURL) > maxURL || err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-				e.add("transmit_url", "must be an https URL of at most %d bytes, without credentials", maxURL)
+				e.Add("transmit_url", "must be an https URL of at most %d bytes, without credentials", maxURL)
 			}
 		}
 	}

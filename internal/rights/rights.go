@@ -20,6 +20,7 @@ import (
 	"github.com/trustee-privacy/trustee/internal/audit"
 	"github.com/trustee-privacy/trustee/internal/clock"
 	"github.com/trustee-privacy/trustee/internal/fulfil"
+	"github.com/trustee-privacy/trustee/internal/inputerr"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/outbox"
 	"github.com/trustee-privacy/trustee/internal/policy"
@@ -113,40 +114,6 @@ var (
 	// ErrNoSubject means a subject id names no (live) subject.
 	ErrNoSubject = errors.New("no such subject")
 )
-
-// InputError is bad input; nothing was changed. Problems name the field.
-type InputError struct{ Problems []FieldProblem }
-
-// FieldProblem is one bad field.
-type FieldProblem struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func (e *InputError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Field + ": " + p.Message
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (e *InputError) add(field, format string, args ...any) {
-	e.Problems = append(e.Problems, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *InputError) err() error {
-	if e == nil || len(e.Problems) == 0 {
-		return nil
-	}
-	return e
-}
-
-func inputErr(field, format string, args ...any) error {
-	e := &InputError{}
-	e.add(field, format, args...)
-	return e
-}
 
 // StateError means the action is not possible in the request's current
 // state (HTTP 409): completing with recipients outstanding, approving an
@@ -566,3 +533,11 @@ func cloneState(s State) State {
 	_ = json.Unmarshal(b, &c)
 	return c
 }
+
+func inputErr(field, format string, args ...any) error { return inputerr.New(field, format, args...) }
+
+// InputError is bad input with every mistake located; nothing was changed.
+type InputError = inputerr.Error
+
+// FieldProblem is one mistake and the input field it concerns.
+type FieldProblem = inputerr.FieldProblem

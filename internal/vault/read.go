@@ -275,16 +275,16 @@ func (s *Service) AppendRecord(ctx context.Context, tenantID, subjectID, collect
 	def := a.Doc.CollectionByName(collection)
 	var ie InputError
 	if def == nil {
-		ie.add(collection, "is not a collection declared in the policy")
+		ie.Add(collection, "is not a collection declared in the policy")
 	}
 	if !validSources[source] {
-		ie.add("source", "must be provided, observed, inferred or third_party")
+		ie.Add("source", "must be provided, observed, inferred or third_party")
 	}
 	compact, problem := compactJSON(data)
 	if problem != "" {
-		ie.add("data", "%s", problem)
+		ie.Add("data", "%s", problem)
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return RecordOut{}, err
 	}
 	if source == "" {
@@ -489,10 +489,10 @@ func (s *Service) Decide(ctx context.Context, tenantID, subjectID, purpose strin
 	var ie InputError
 	for _, c := range categories {
 		if !doc.Taxonomy().Has(c) {
-			ie.add(c, "is not a known data category")
+			ie.Add(c, "is not a known data category")
 		}
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return nil, err
 	}
 	now := s.now()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trustee-privacy/trustee/internal/audit"
+	"github.com/trustee-privacy/trustee/internal/inputerr"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/retention"
 	"github.com/trustee-privacy/trustee/internal/store"
@@ -72,37 +73,6 @@ var (
 	ErrErased         = errors.New("the subject has been erased")
 )
 
-// InputError is bad input: undeclared fields, wrong types, malformed
-// identifiers. Nothing was changed.
-type InputError struct {
-	// Problems lists each mistake with the field it concerns.
-	Problems []FieldProblem
-}
-
-// FieldProblem is one mistake in the input.
-type FieldProblem struct {
-	Field   string
-	Message string
-}
-
-func (e *InputError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].Field + ": " + e.Problems[0].Message
-	}
-	return fmt.Sprintf("%d problems in the input", len(e.Problems))
-}
-
-func (e *InputError) add(field, format string, args ...any) {
-	e.Problems = append(e.Problems, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *InputError) err() error {
-	if e == nil || len(e.Problems) == 0 {
-		return nil
-	}
-	return e
-}
-
 // ConflictError says an identity already belongs to another subject.
 type ConflictError struct {
 	Kind      string
@@ -153,3 +123,9 @@ const (
 func (a Actor) event(action, subjectID string) audit.Event {
 	return audit.Event{Actor: a.ID, Role: a.Role, Action: action, SubjectID: subjectID, RequestID: a.RequestID, Outcome: "ok"}
 }
+
+// InputError is bad input with every mistake located; nothing was changed.
+type InputError = inputerr.Error
+
+// FieldProblem is one mistake and the input field it concerns.
+type FieldProblem = inputerr.FieldProblem

@@ -77,45 +77,45 @@ func prepare(doc *policy.Document, values map[string]json.RawMessage, allowNull 
 		raw := values[name]
 		def := doc.FieldByName(name)
 		if def == nil {
-			ie.add(name, "is not a field declared in the policy")
+			ie.Add(name, "is not a field declared in the policy")
 			continue
 		}
 		if len(raw) > MaxValueBytes {
-			ie.add(name, "value is larger than %d bytes", MaxValueBytes)
+			ie.Add(name, "value is larger than %d bytes", MaxValueBytes)
 			continue
 		}
 		trimmed := bytes.TrimSpace(raw)
 		if len(trimmed) == 0 {
-			ie.add(name, "value is empty")
+			ie.Add(name, "value is empty")
 			continue
 		}
 		if bytes.Equal(trimmed, []byte("null")) {
 			if !allowNull {
-				ie.add(name, "value must not be null")
+				ie.Add(name, "value must not be null")
 				continue
 			}
 			out = append(out, preparedField{name: name, def: def})
 			continue
 		}
 		if !utf8.Valid(trimmed) || !json.Valid(trimmed) {
-			ie.add(name, "value is not valid JSON")
+			ie.Add(name, "value is not valid JSON")
 			continue
 		}
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, trimmed); err != nil {
-			ie.add(name, "value is not valid JSON")
+			ie.Add(name, "value is not valid JSON")
 			continue
 		}
 		pf := preparedField{name: name, def: def, value: compact.Bytes()}
 		if def.Identity != "" {
 			var s string
 			if err := json.Unmarshal(trimmed, &s); err != nil {
-				ie.add(name, "is an identity (%s) and must be a string", def.Identity)
+				ie.Add(name, "is an identity (%s) and must be a string", def.Identity)
 				continue
 			}
 			norm, err := identity.Normalize(string(def.Identity), s, region)
 			if err != nil {
-				ie.add(name, "%s", err.Error())
+				ie.Add(name, "%s", err.Error())
 				continue
 			}
 			pf.identity = norm
@@ -146,27 +146,27 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput, b
 	doc := a.Doc
 	fields, ie := prepare(doc, in.Fields, false)
 	if !validSources[in.Source] {
-		ie.add("source", "must be provided, observed, inferred or third_party")
+		ie.Add("source", "must be provided, observed, inferred or third_party")
 	}
 	present := map[string]bool{}
 	for _, f := range fields {
 		present[f.name] = true
 		if in.Anonymous && f.identity != "" {
-			ie.add(f.name, "an anonymous subject cannot have an identity")
+			ie.Add(f.name, "an anonymous subject cannot have an identity")
 		}
 	}
 	if !in.Anonymous {
 		for i := range doc.Policy.Fields {
 			f := &doc.Policy.Fields[i]
 			if f.Required && !present[f.Name] {
-				ie.add(f.Name, "is required by the policy")
+				ie.Add(f.Name, "is required by the policy")
 			}
 		}
 	}
 	if in.ParentalConsent && !in.Minor {
-		ie.add("parental_consent", "only applies to a minor")
+		ie.Add("parental_consent", "only applies to a minor")
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return Created{}, err
 	}
 
@@ -349,9 +349,9 @@ func (s *Service) Update(ctx context.Context, tenantID, subjectID string, in Upd
 	}
 	fields, ie := prepare(a.Doc, in.Fields, true)
 	if len(in.Fields) == 0 {
-		ie.add("fields", "nothing to change")
+		ie.Add("fields", "nothing to change")
 	}
-	if err := ie.err(); err != nil {
+	if err := ie.Err(); err != nil {
 		return Updated{}, err
 	}
 	dk, err := s.subjectKey(ctx, tenantID, subjectID)

@@ -77,7 +77,11 @@ var engineDSNs = []engineDSN{
 	{"postgres", func(t *testing.T) string { return storetest.PostgresSchemaDSN(t) }},
 }
 
-func newEnv(t testing.TB, dsn string) *env {
+func newEnv(t testing.TB, dsn string) *env { t.Helper(); return newEnvWith(t, dsn, nil) }
+
+// newEnvWith is newEnv with app options changed by mod (SMTP, webhooks to
+// loopback...) before the app opens.
+func newEnvWith(t testing.TB, dsn string, mod func(*app.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
@@ -90,7 +94,11 @@ func newEnv(t testing.TB, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Open(ctx, app.Options{DB: dsn, Root: root, Logger: logger, Version: "test"})
+	opts := app.Options{DB: dsn, Root: root, Logger: logger, Version: "test"}
+	if mod != nil {
+		mod(&opts)
+	}
+	a, err := app.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

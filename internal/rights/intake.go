@@ -357,6 +357,9 @@ type Created struct {
 // whether the identity matched anyone: the request is accepted either way
 // and, with no address on file, simply no code is sent.
 func (s *Service) Create(ctx context.Context, tenantID string, in Input, by Actor) (*Created, error) {
+	if in.Channel == ChannelPrivacyCenter {
+		defer s.padPublic(ctx, time.Now())
+	}
 	a, err := s.active(ctx, tenantID)
 	if err != nil {
 		return nil, err

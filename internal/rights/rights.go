@@ -152,6 +152,35 @@ type Service struct {
 	// Clock is the time; nil means the system clock.
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// PublicFloor is the least time a privacy-center intake takes to
+	// answer (default DefaultPublicFloor; negative: no floor). A known
+	// identity costs more work (reading the address, sending the code)
+	// than an unknown one; without a floor the answer's timing would tell
+	// a stranger who is a customer.
+	PublicFloor time.Duration
+}
+
+// DefaultPublicFloor is the default PublicFloor: above the time a known
+// identity's intake takes on a loaded server.
+const DefaultPublicFloor = 400 * time.Millisecond
+
+// padPublic waits until at least the public floor has passed since start.
+// It uses the real clock, not s.Clock: it is about what an observer sees.
+func (s *Service) padPublic(ctx context.Context, start time.Time) {
+	floor := s.PublicFloor
+	if floor == 0 {
+		floor = DefaultPublicFloor
+	}
+	d := floor - time.Since(start)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func (s *Service) now() time.Time { return clock.OrSystem(s.Clock).Now().UTC() }

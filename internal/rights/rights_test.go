@@ -192,6 +192,32 @@ func TestUnknownIdentity(t *testing.T) {
 	})
 }
 
+// TestPublicIntakeTiming: a privacy-center intake takes at least the
+// floor whether or not the identity is known, so the answer's timing does
+// not tell who is a customer; other channels are not slowed.
+func TestPublicIntakeTiming(t *testing.T) {
+	eachEngine(t, func(t *testing.T, f *fixture) {
+		f.svc.PublicFloor = 250 * time.Millisecond
+		f.person("timed@example.com")
+		for _, email := range []string{"timed@example.com", "stranger@example.com"} {
+			in := byEmail("access", email)
+			in.Channel = rights.ChannelPrivacyCenter
+			start := time.Now()
+			if _, err := f.svc.Create(f.ctx, f.tn, in, rights.Actor{ID: "subject"}); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d < 250*time.Millisecond {
+				t.Errorf("%s: public intake answered after %v, before the floor", email, d)
+			}
+		}
+		start := time.Now()
+		f.create(byEmail("access", "stranger@example.com"))
+		if d := time.Since(start); d >= 250*time.Millisecond {
+			t.Logf("an API intake took %v (no floor applies; the machine is slow)", d)
+		}
+	})
+}
+
 func TestDueDates(t *testing.T) {
 	f := newFixture(t, storetest.OpenSQLite(t), nil)
 	f.person("due@example.com")

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -141,30 +142,24 @@ func FileName(exportID, format string) string {
 
 func fileAD(exportID, format string) string { return exportID + "/" + format }
 
-// words for PDF passwords: short, unambiguous, lower case.
-var words = []string{"amber", "anchor", "apple", "arrow", "aspen", "badge", "basil", "beach", "birch", "blaze", "bloom", "brick",
-	"brook", "cabin", "camel", "canoe", "cedar", "chalk", "cider", "cliff", "clover", "coral", "crane", "creek", "daisy", "delta",
-	"dune", "eagle", "ember", "fable", "fern", "fjord", "flint", "forest", "frost", "garnet", "glade", "granite", "harbor", "hazel",
-	"heron", "island", "ivory", "jasper", "juniper", "kettle", "lagoon", "lantern", "lemon", "lilac", "linen", "lotus", "maple",
-	"marble", "meadow", "mint", "moss", "nectar", "oasis", "olive", "onyx", "orchid", "otter", "pebble", "pepper", "pine", "plum",
-	"prairie", "quartz", "quill", "raven", "reef", "ridge", "river", "robin", "saffron", "sage", "salmon", "sierra", "slate",
-	"sparrow", "spruce", "summit", "thistle", "thunder", "tulip", "tundra", "velvet", "violet", "walnut", "willow", "winter",
-	"yarrow", "zephyr", "cobalt", "copper", "dawn", "ginger", "honey", "indigo", "kiwi", "lunar", "mango", "nimbus", "opal"}
+// passwordAlphabet has no look-alikes (no 0/O, 1/I/L, 5/S, 8/B), so a
+// password read aloud or copied from a letter comes through.
+const passwordAlphabet = "ACDEFGHJKMNPQRTUVWXYZ2345679"
 
-// newPassword is five random words and two digits (about 41 bits from the
-// words and 7 from the digits): easy to read out on the phone, never
-// stored.
+// newPassword returns the PDF's password: five groups of four symbols,
+// about 96 bits, e.g. "K7QD-MW3X-ACR9-TPZE-4HVN". The PDF may travel by
+// email and be attacked offline, so it must not be guessable; it is given
+// to the person by another channel than the link.
 func newPassword() string {
-	var b bytes.Buffer
-	for i := 0; i < 5; i++ {
-		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(words))))
-		if i > 0 {
+	var b strings.Builder
+	max := big.NewInt(int64(len(passwordAlphabet)))
+	for i := 0; i < 20; i++ {
+		if i > 0 && i%4 == 0 {
 			b.WriteByte('-')
 		}
-		b.WriteString(words[n.Int64()])
+		n, _ := rand.Int(rand.Reader, max) // crypto/rand's reader does not fail (Go 1.24+)
+		b.WriteByte(passwordAlphabet[n.Int64()])
 	}
-	n, _ := rand.Int(rand.Reader, big.NewInt(100))
-	fmt.Fprintf(&b, "-%02d", n.Int64())
 	return b.String()
 }
 

@@ -211,9 +211,6 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	// again by email (consent.JobRenewalNotice).
 	a.Consent.Notifier = &consent.EmailRenewalNotifier{Tenants: a.Tenants, Store: st, Contacts: a.Vault, Outbox: a.Outbox,
 		PreferencesURL: a.PrivacyCenterURL}
-	a.Web = web.New(web.Deps{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, APIKeys: a.APIKeys, Keys: a.Keys,
-		Outbox: a.Outbox, Retention: a.Retention, Breach: a.Breach,
-		Scheduler: a.Jobs, Logger: o.Logger, SecureCookies: o.SecureCookies || os.Getenv("TRUSTEE_SECURE_COOKIES") == "1"})
 	a.Exports = &export.Service{Store: st, Keys: a.Keys, Vault: a.Vault, Consent: a.Consent, Tenants: a.Tenants, Audit: a.Audit,
 		Opts: export.Options{Dir: exportDir(o), TTL: o.ExportTTL, Logger: o.Logger}}
 	a.Exports.Schedule(a.Jobs, 0)
@@ -229,6 +226,11 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Rights.RegisterJobs(a.Jobs)
 	// Access reports list the person's own requests.
 	a.Exports.Opts.Requests = a.Rights
+	// The web surfaces come after Rights and Fulfil, which their request
+	// pages use.
+	a.Web = web.New(web.Deps{Store: st, Tenants: a.Tenants, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, APIKeys: a.APIKeys, Keys: a.Keys,
+		Outbox: a.Outbox, Retention: a.Retention, Breach: a.Breach, Rights: a.Rights, Fulfil: a.Fulfil, TrustedProxies: proxies,
+		Scheduler: a.Jobs, Logger: o.Logger, SecureCookies: o.SecureCookies || os.Getenv("TRUSTEE_SECURE_COOKIES") == "1"})
 	a.API = httpapi.New(httpapi.Deps{
 		Store: st, Tenants: a.Tenants, Auth: a.Auth, Keys: a.APIKeys, Vault: a.Vault, Audit: a.Audit, Outbox: a.Outbox, Retention: a.Retention, Breach: a.Breach,
 		Logger: o.Logger, Version: o.Version, Web: a.Web.Handler(),

@@ -61,10 +61,12 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/{tenant}/account/totp", s.console("", "account", s.accountTOTPBegin))
 	m.HandleFunc("POST /admin/{tenant}/account/totp/confirm", s.console("", "account", s.accountTOTPConfirm))
 	s.opsRoutes(m)
+	s.dsrRoutes(m)
 
 	m.HandleFunc("GET /p/{tenant}/{$}", s.centerNotice)
 	m.HandleFunc("GET /p/{tenant}/versions", s.centerVersions)
 	m.HandleFunc("GET /p/{tenant}/versions/{version}", s.centerVersion)
+	s.centerRoutes(m)
 
 	// Everything else under the web prefixes is a web 404, not the API's
 	// problem+json.

@@ -188,6 +188,7 @@ func navFor(a *adminInfo) []navItem {
 			items = append(items, navItem{key, label, href})
 		}
 	}
+	add(auth.PermRequestsRead, "requests", "Requests", b+"/requests")
 	add(auth.PermSubjectsRead, "subjects", "Subject lookup", b+"/subjects")
 	add(auth.PermPolicyRead, "policy", "Policy", b+"/policy")
 	add(auth.PermConsentsRead, "consent", "Consent", b+"/consent")

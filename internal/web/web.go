@@ -11,9 +11,8 @@
 // only these pages, never the JSON API, and API keys never sign in here.
 //
 // Routes built now are listed in Routes; routes reserved for surfaces whose
-// back ends are still being built (data-subject requests, the privacy
-// center's preferences) are listed in Reserved and answer 404 until they
-// exist.
+// back ends are still being built are listed in Reserved and answer 404
+// until they exist.
 package web
 
 import (
@@ -22,6 +21,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,10 +29,12 @@ import (
 	"github.com/trustee-privacy/trustee/internal/auth"
 	"github.com/trustee-privacy/trustee/internal/breach"
 	"github.com/trustee-privacy/trustee/internal/consent"
+	"github.com/trustee-privacy/trustee/internal/fulfil"
 	"github.com/trustee-privacy/trustee/internal/httpapi"
 	"github.com/trustee-privacy/trustee/internal/keys"
 	"github.com/trustee-privacy/trustee/internal/outbox"
 	"github.com/trustee-privacy/trustee/internal/retention"
+	"github.com/trustee-privacy/trustee/internal/rights"
 	"github.com/trustee-privacy/trustee/internal/store"
 	"github.com/trustee-privacy/trustee/internal/tenant"
 	"github.com/trustee-privacy/trustee/internal/vault"
@@ -52,7 +54,17 @@ type Deps struct {
 	Outbox    *outbox.Outbox
 	Retention *retention.Service
 	Breach    *breach.Service
-	APIKeys   *auth.Keys
+	// Rights runs data-subject requests: the privacy center files,
+	// verifies and follows them, the console's queue decides them; nil
+	// answers 404 on those pages.
+	Rights *rights.Service
+	// Fulfil reports per-recipient propagation of approved requests.
+	Fulfil *fulfil.Service
+	// TrustedProxies are the reverse proxies in front of Trustee, as for
+	// the API's public endpoints: the privacy center's rate limit counts a
+	// request from one of them against the client it forwards for.
+	TrustedProxies []netip.Prefix
+	APIKeys        *auth.Keys
 	// Keys seals TOTP seeds; nil disables two-factor enrolment.
 	Keys *keys.Manager
 	// Scheduler, when set, gets a periodic task that deletes ended sessions.
@@ -77,6 +89,8 @@ type Server struct {
 	handler http.Handler
 	pages   *templates
 	log     *slog.Logger
+	// centerLimit rate-limits the privacy center's form posts.
+	centerLimit *centerLimiter
 }
 
 // Routes are the route patterns this package serves. They are mounted
@@ -86,12 +100,8 @@ var Routes = []string{"/admin/", "/p/", "/static/"}
 
 // Reserved are the routes kept for pages whose back ends other work is
 // building. They answer 404 today; the navigation does not show them.
-var Reserved = []string{
-	"GET /admin/{tenant}/requests", "GET /admin/{tenant}/requests/{id}", // data-subject requests (issue 5)
-	"GET /p/{tenant}/requests", "GET /p/{tenant}/requests/{id}", // exercise a right, follow it (issue 5)
-	"GET /p/{tenant}/preferences", // cookie and marketing choices (issue 4)
-	"GET /p/{tenant}/me",          // signed-in self-service (issue 5)
-}
+// Every surface of issue 7 is built now, so none is reserved.
+var Reserved = []string{}
 
 // New assembles the web surfaces.
 func New(d Deps) *Server {

@@ -178,11 +178,7 @@ func breachError(ctx context.Context, err error) error {
 	var se *breach.StateError
 	switch {
 	case errors.As(err, &ie):
-		p := problem(http.StatusUnprocessableEntity, "validation", ie.Error()+"; nothing was changed.")
-		for _, fp := range ie.Problems {
-			p.Errors = append(p.Errors, ProblemDetail{Message: fp.Message, Location: "body." + fp.Field})
-		}
-		return withRequestID(ctx, p)
+		return inputProblem(ctx, ie, "body.")
 	case errors.Is(err, breach.ErrNotFound):
 		return errf(ctx, http.StatusNotFound, "", "There is no such breach.")
 	case errors.As(err, &se):

@@ -398,11 +398,7 @@ func consentError(ctx context.Context, err error) error {
 	var ie *consent.InputError
 	switch {
 	case errors.As(err, &ie):
-		p := problem(http.StatusUnprocessableEntity, "validation", ie.Error()+"; nothing was changed.")
-		for _, fp := range ie.Problems {
-			p.Errors = append(p.Errors, ProblemDetail{Message: fp.Message, Location: "body." + fp.Field})
-		}
-		return withRequestID(ctx, p)
+		return inputProblem(ctx, ie, "body.")
 	case errors.Is(err, consent.ErrNotFound), errors.Is(err, consent.ErrErased):
 		return errf(ctx, http.StatusNotFound, "", "There is no such subject.")
 	case errors.Is(err, consent.ErrReceiptNotFound):

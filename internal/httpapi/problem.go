@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/trustee-privacy/trustee/internal/inputerr"
 )
 
 // ProblemTypePrefix starts every problem type URI. Types are stable: clients
@@ -197,4 +199,15 @@ func problemLoggerOrDefault() *slog.Logger {
 		return l
 	}
 	return slog.Default()
+}
+
+// inputProblem is the 422 answer to bad input found by a domain package:
+// every mistake located under prefix (e.g. "body." or "body.fields."), and
+// the promise that nothing was changed.
+func inputProblem(ctx context.Context, ie *inputerr.Error, prefix string) error {
+	p := problem(http.StatusUnprocessableEntity, "validation", ie.Error()+"; nothing was changed.")
+	for _, fp := range ie.Problems {
+		p.Errors = append(p.Errors, ProblemDetail{Message: fp.Message, Location: prefix + fp.Field})
+	}
+	return withRequestID(ctx, p)
 }

@@ -20,11 +20,7 @@ func fulfilError(ctx context.Context, err error) error {
 	var ie *fulfil.InputError
 	switch {
 	case errors.As(err, &ie):
-		p := problem(http.StatusUnprocessableEntity, "validation", ie.Error()+"; nothing was changed.")
-		for _, fp := range ie.Problems {
-			p.Errors = append(p.Errors, ProblemDetail{Message: fp.Message, Location: "body." + fp.Field})
-		}
-		return withRequestID(ctx, p)
+		return inputProblem(ctx, ie, "body.")
 	case errors.Is(err, fulfil.ErrNotFound):
 		return errf(ctx, http.StatusNotFound, "", "There is no such recipient endpoint, request or subject.")
 	case errors.Is(err, fulfil.ErrNoPolicy):

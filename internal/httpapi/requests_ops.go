@@ -134,11 +134,7 @@ func rightsError(ctx context.Context, err error) error {
 	var se *rights.StateError
 	switch {
 	case errors.As(err, &ie):
-		p := problem(http.StatusUnprocessableEntity, "validation", ie.Error()+"; nothing was changed.")
-		for _, fp := range ie.Problems {
-			p.Errors = append(p.Errors, ProblemDetail{Message: fp.Message, Location: "body." + fp.Field})
-		}
-		return withRequestID(ctx, p)
+		return inputProblem(ctx, ie, "body.")
 	case errors.As(err, &se):
 		return errf(ctx, http.StatusConflict, "request-state", "%s.", upperFirst(se.Msg))
 	case errors.Is(err, rights.ErrNotFound):

@@ -321,11 +321,7 @@ func vaultError(ctx context.Context, err error) error {
 	var ce *vault.ConflictError
 	switch {
 	case errors.As(err, &ie):
-		p := problem(http.StatusUnprocessableEntity, "validation", ie.Error()+"; nothing was changed.")
-		for _, fp := range ie.Problems {
-			p.Errors = append(p.Errors, ProblemDetail{Message: fp.Message, Location: "body.fields." + fp.Field})
-		}
-		return withRequestID(ctx, p)
+		return inputProblem(ctx, ie, "body.fields.")
 	case errors.As(err, &ce):
 		p := problem(http.StatusConflict, "identity-conflict", "A subject with this "+ce.Kind+" already exists; nothing was created.")
 		p.SubjectID = ce.SubjectID

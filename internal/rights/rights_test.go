@@ -527,3 +527,35 @@ func TestReminders(t *testing.T) {
 }
 
 var _ fulfil.Fulfiller = (*fakeFulfiller)(nil)
+
+// TestConsumeToken: a subject token is spent by its first exchange, also
+// when the second attempt spells the same bytes differently in base64.
+func TestConsumeToken(t *testing.T) {
+	eachEngine(t, func(t *testing.T, f *fixture) {
+		subj := f.person("once@example.com")
+		now := time.Now()
+		tok, _, err := rights.MintToken(f.ctx, f.rig.Keys, f.tn, subj, 0, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := rights.ConsumeToken(f.ctx, f.rig.Store, f.rig.Keys, f.tn, tok, now)
+		if err != nil || got != subj {
+			t.Fatalf("first use: %q %v", got, err)
+		}
+		if _, err := rights.ConsumeToken(f.ctx, f.rig.Store, f.rig.Keys, f.tn, tok, now); !errors.Is(err, rights.ErrTokenUsed) {
+			t.Fatalf("second use: %v", err)
+		}
+		// The last character carries spare bits; flipping them spells the
+		// same token another way.
+		alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		last := strings.IndexByte(alphabet, tok[len(tok)-1])
+		for d := 1; d < 4; d++ {
+			alt := tok[:len(tok)-1] + string(alphabet[last^d])
+			if sub, err := rights.VerifyToken(f.ctx, f.rig.Keys, f.tn, alt, now); err == nil && sub == subj {
+				if _, err := rights.ConsumeToken(f.ctx, f.rig.Store, f.rig.Keys, f.tn, alt, now); !errors.Is(err, rights.ErrTokenUsed) {
+					t.Errorf("another spelling of a used token: %v", err)
+				}
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package rights
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -78,31 +79,67 @@ func MintToken(ctx context.Context, km *keys.Manager, tenantID, subjectID string
 // subject. Every failure (malformed, other tenant, expired, forged) is
 // ErrBadToken, so a prober learns nothing from the answer.
 func VerifyToken(ctx context.Context, km *keys.Manager, tenantID, token string, now time.Time) (string, error) {
+	sub, _, err := verifyToken(ctx, km, tenantID, token, now)
+	return sub, err
+}
+
+// ErrTokenUsed means the subject token was exchanged already: tokens sign a
+// person in once.
+var ErrTokenUsed = errors.New("rights: the subject token has been used already")
+
+// ConsumeToken verifies a subject token and spends it: a second exchange
+// of the same token fails with ErrTokenUsed, so a token left in a
+// browser's history or a log cannot sign anyone in again. It returns the
+// subject id.
+func ConsumeToken(ctx context.Context, st store.Store, km *keys.Manager, tenantID, token string, now time.Time) (string, error) {
+	sub, exp, err := verifyToken(ctx, km, tenantID, token, now)
+	if err != nil {
+		return "", err
+	}
+	// The decoded bytes, not the text: base64 may spell the same token in
+	// more than one way (the spare bits of its last character).
+	raw, _ := base64.RawURLEncoding.DecodeString(token)
+	sum := sha256.Sum256(raw)
+	var first bool
+	if err := st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		first, err = tx.UseToken(tenantID, sum[:], exp, now)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if !first {
+		return "", ErrTokenUsed
+	}
+	return sub, nil
+}
+
+func verifyToken(ctx context.Context, km *keys.Manager, tenantID, token string, now time.Time) (string, time.Time, error) {
 	if len(token) > maxTokenLen {
-		return "", ErrBadToken
+		return "", time.Time{}, ErrBadToken
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) != subjectTokenPayload+32 || raw[0] != subjectTokenVersion {
-		return "", ErrBadToken
+		return "", time.Time{}, ErrBadToken
 	}
 	payload, mac := raw[:subjectTokenPayload], raw[subjectTokenPayload:]
 	tu, _ := uuid.FromBytes(payload[1:17])
 	su, _ := uuid.FromBytes(payload[17:33])
 	if tu.String() != tenantID {
-		return "", ErrBadToken
+		return "", time.Time{}, ErrBadToken
 	}
 	exp := time.Unix(int64(binary.BigEndian.Uint64(payload[33:41])), 0)
 	if !now.Before(exp) {
-		return "", ErrBadToken
+		return "", time.Time{}, ErrBadToken
 	}
 	want, err := km.BlindIndex(ctx, tenantID, subjectTokenKind, base64.RawURLEncoding.EncodeToString(payload))
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if !hmac.Equal(mac, want) {
-		return "", ErrBadToken
+		return "", time.Time{}, ErrBadToken
 	}
-	return su.String(), nil
+	return su.String(), exp, nil
 }
 
 // SubjectToken mints a subject token for an existing subject of the

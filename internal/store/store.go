@@ -61,6 +61,7 @@ type Tx interface {
 	VaultTx
 	AuditTx
 	ControlsTx
+	TokensTx
 	OutboxTx
 	SuppressionTx
 	AudienceTx

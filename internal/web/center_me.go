@@ -98,8 +98,8 @@ func (s *Server) mePage(w http.ResponseWriter, r *http.Request, c *centerCtx) {
 	ctx := r.Context()
 	if tok := r.URL.Query().Get("token"); tok != "" {
 		now := s.now()
-		sub, err := rights.VerifyToken(ctx, s.d.Keys, c.Tenant.ID, tok, now)
-		if errors.Is(err, rights.ErrBadToken) {
+		sub, err := rights.ConsumeToken(ctx, s.d.Store, s.d.Keys, c.Tenant.ID, tok, now)
+		if errors.Is(err, rights.ErrBadToken) || errors.Is(err, rights.ErrTokenUsed) {
 			s.clearMe(w, r)
 			s.centerMessage(w, r, c, http.StatusForbidden, "center.me.badtoken.title", "center.me.badtoken.body", "", "")
 			return

@@ -46,6 +46,11 @@ func TestCenterMeSignIn(t *testing.T) {
 		if loc := p.header.Get("Location"); loc != "/p/acme/me" {
 			t.Errorf("exchange went to %q", loc)
 		}
+		// A token signs a person in once: the same link, in another
+		// browser (say, from the first one's history), no longer works.
+		replay := e.client().get("/p/acme/me?token=" + url.QueryEscape(good))
+		wantStatus(t, replay, http.StatusForbidden, "a used token")
+		wantContains(t, replay, "a used token", "This link no longer works")
 		var ck *http.Cookie
 		for _, x := range (&http.Response{Header: p.header}).Cookies() {
 			if x.Name == "trustee-me" {

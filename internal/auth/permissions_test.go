@@ -131,24 +131,14 @@ func TestConsentPermissions(t *testing.T) {
 		RoleService: {y, y, y},
 		RoleAuditor: {n, n, n},
 	}
-	for _, role := range Roles {
-		for i, perm := range consentPermissions {
-			if got := Allowed(role, perm); got != want[role][i] {
-				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, want[role][i])
-			}
-		}
-	}
+	checkTable(t, consentPermissions, want)
 }
 
 // TestOutboxPermission: only the people who answer for deliveries — admin
 // and DPO — see the outbox and retry or close its messages.
 func TestOutboxPermission(t *testing.T) {
 	want := map[Role]bool{RoleAdmin: true, RoleDPO: true, RoleAgent: false, RoleService: false, RoleAuditor: false}
-	for _, role := range Roles {
-		if got := Allowed(role, PermOutboxManage); got != want[role] {
-			t.Errorf("Allowed(%s, outbox:manage) = %v, want %v", role, got, want[role])
-		}
-	}
+	checkColumn(t, PermOutboxManage, want)
 }
 
 // retentionPermissions are the permissions of retention and legal holds,
@@ -170,47 +160,21 @@ func TestRetentionPermissions(t *testing.T) {
 		RoleService: {n, n, n},
 		RoleAuditor: {y, n, n},
 	}
-	for _, role := range Roles {
-		row, ok := want[role]
-		if !ok {
-			t.Fatalf("role %q missing from the table", role)
-		}
-		for i, perm := range retentionPermissions {
-			if got := Allowed(role, perm); got != row[i] {
-				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, row[i])
-			}
-		}
-	}
+	checkTable(t, retentionPermissions, want)
 }
 
 // TestBreachPermissions: the breach register (who was affected, notices to
 // them) is for DPOs and admins only.
 func TestBreachPermissions(t *testing.T) {
 	want := map[Role]bool{RoleAdmin: true, RoleDPO: true, RoleAgent: false, RoleService: false, RoleAuditor: false}
-	for _, role := range Roles {
-		w, ok := want[role]
-		if !ok {
-			t.Fatalf("role %q missing from the table", role)
-		}
-		if got := Allowed(role, PermBreaches); got != w {
-			t.Errorf("Allowed(%s, %s) = %v, want %v", role, PermBreaches, got, w)
-		}
-	}
+	checkColumn(t, PermBreaches, want)
 }
 
 // TestRecipientsPermissions: recipient endpoints hold signing secrets and
 // decide where notices about people go, so only DPOs and admins set them.
 func TestRecipientsPermissions(t *testing.T) {
 	want := map[Role]bool{RoleAdmin: true, RoleDPO: true, RoleAgent: false, RoleService: false, RoleAuditor: false}
-	for _, role := range Roles {
-		w, ok := want[role]
-		if !ok {
-			t.Fatalf("role %q missing from the table", role)
-		}
-		if got := Allowed(role, PermRecipientsManage); got != w {
-			t.Errorf("Allowed(%s, %s) = %v, want %v", role, PermRecipientsManage, got, w)
-		}
-	}
+	checkColumn(t, PermRecipientsManage, want)
 }
 
 // requestPermissions are the permissions of the data-subject request
@@ -233,11 +197,32 @@ func TestRequestPermissions(t *testing.T) {
 		RoleService: {y, y, n},
 		RoleAuditor: {n, n, n},
 	}
+	checkTable(t, requestPermissions, want)
+}
+
+// checkTable compares the matrix with a capability's table: per role, one
+// column per permission in perms. Every role must have a row.
+func checkTable(t *testing.T, perms []Permission, want map[Role][]bool) {
+	t.Helper()
 	for _, role := range Roles {
-		for i, perm := range requestPermissions {
-			if got := Allowed(role, perm); got != want[role][i] {
-				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, want[role][i])
+		row, ok := want[role]
+		if !ok || len(row) != len(perms) {
+			t.Fatalf("role %q missing from the table, or its row has the wrong width", role)
+		}
+		for i, perm := range perms {
+			if got := Allowed(role, perm); got != row[i] {
+				t.Errorf("Allowed(%s, %s) = %v, want %v", role, perm, got, row[i])
 			}
 		}
 	}
+}
+
+// checkColumn is checkTable for a capability with one permission.
+func checkColumn(t *testing.T, perm Permission, want map[Role]bool) {
+	t.Helper()
+	table := map[Role][]bool{}
+	for r, w := range want {
+		table[r] = []bool{w}
+	}
+	checkTable(t, []Permission{perm}, table)
 }

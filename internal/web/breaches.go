@@ -195,13 +195,8 @@ func (s *Server) breachPage(w http.ResponseWriter, r *http.Request, a *adminInfo
 }
 
 func (s *Server) breachRender(w http.ResponseWriter, r *http.Request, a *adminInfo, status int, d breachData, msg string) {
-	if s.d.Breach == nil {
-		s.errorPage(w, r, http.StatusNotFound, "The breach register is not available on this server.")
-		return
-	}
-	id := r.PathValue("id")
-	if !idRe.MatchString(id) {
-		s.errorPage(w, r, http.StatusNotFound, "There is no such breach.")
+	id, ok := s.breachID(w, r)
+	if !ok {
 		return
 	}
 	b, err := s.d.Breach.Get(r.Context(), a.Tenant.ID, id)
@@ -236,13 +231,8 @@ func (s *Server) breachRender(w http.ResponseWriter, r *http.Request, a *adminIn
 // tenant's breach (404).
 func (s *Server) breachStep(step string) page {
 	return func(w http.ResponseWriter, r *http.Request, a *adminInfo) {
-		if s.d.Breach == nil {
-			s.errorPage(w, r, http.StatusNotFound, "The breach register is not available on this server.")
-			return
-		}
-		id := r.PathValue("id")
-		if !idRe.MatchString(id) {
-			s.errorPage(w, r, http.StatusNotFound, "There is no such breach.")
+		id, ok := s.breachID(w, r)
+		if !ok {
 			return
 		}
 		ctx, tid, by := r.Context(), a.Tenant.ID, breachActor(a)
@@ -310,13 +300,8 @@ func (s *Server) breachStep(step string) page {
 // Markdown or JSON, for download.
 func (s *Server) breachDocument(format string) page {
 	return func(w http.ResponseWriter, r *http.Request, a *adminInfo) {
-		if s.d.Breach == nil {
-			s.errorPage(w, r, http.StatusNotFound, "The breach register is not available on this server.")
-			return
-		}
-		id := r.PathValue("id")
-		if !idRe.MatchString(id) {
-			s.errorPage(w, r, http.StatusNotFound, "There is no such breach.")
+		id, ok := s.breachID(w, r)
+		if !ok {
 			return
 		}
 		doc, err := s.d.Breach.Notification(r.Context(), a.Tenant.ID, id)
@@ -365,4 +350,19 @@ func (f fieldErrs) Msg(id, field string) template.HTML {
 		return ""
 	}
 	return template.HTML(`<p class="field-error" id="` + template.HTMLEscapeString(id) + `-error">` + template.HTMLEscapeString(f[field]) + `</p>`)
+}
+
+// breachID is the breach id of the route, answering 404 itself when the
+// register is not configured or the id cannot be one.
+func (s *Server) breachID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.d.Breach == nil {
+		s.errorPage(w, r, http.StatusNotFound, "The breach register is not available on this server.")
+		return "", false
+	}
+	id := r.PathValue("id")
+	if !idRe.MatchString(id) {
+		s.errorPage(w, r, http.StatusNotFound, "There is no such breach.")
+		return "", false
+	}
+	return id, true
 }
